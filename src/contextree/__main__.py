@@ -1,0 +1,5 @@
+"""``python -m contextree`` runs the command-line interface."""
+
+from contextree.cli.app import main
+
+main()

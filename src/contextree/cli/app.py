@@ -1,0 +1,65 @@
+"""The ``contextree`` command: global options, command registration and error handling.
+
+Owns the typer application object and the process exit code. Each command lives in a module
+of its own under ``cli/``; this module only wires them together and turns contextree errors
+into a message and an exit code (2 for usage and configuration mistakes, 75 for a busy
+workspace, 1 for other failures), never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from contextree import __version__
+from contextree.cli import workspace_cmds
+from contextree.cli.output import CliState
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"contextree {__version__}\n")
+        raise typer.Exit()
+
+
+app = typer.Typer(
+    name="contextree",
+    help="AI-generated context for every file and directory of a code workspace.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+@app.callback()
+def _global_options(
+    ctx: typer.Context,
+    workspace: Annotated[
+        str | None,
+        typer.Option(
+            "--workspace",
+            "-w",
+            metavar="DIR",
+            help="Workspace root (default: the nearest initialised workspace at or above the "
+            "current directory, else the current directory).",
+        ),
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Say more.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Say only what matters.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    ctx.obj = CliState(workspace=workspace, verbose=verbose, quiet=quiet)
+
+
+workspace_cmds.register(app)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,240 @@
+"""``contextree init``, ``scan`` and ``status``: presentation only, the work is in ``workspace``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+import typer
+
+from contextree.bootstrap import load_workspace
+from contextree.cli.errors import user_errors
+from contextree.cli.output import CliState, emit_json, human_bytes, progress_display
+from contextree.store.tree import ScanRow
+from contextree.workspace.scan import ScanReport
+from contextree.workspace.service import (
+    StatusReport,
+    init_workspace,
+    scan_workspace,
+    workspace_status,
+)
+from contextree.workspace.walk import display_path
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print a JSON document instead of text.")]
+_LIST_CAP = 20
+
+
+def register(app: typer.Typer) -> None:
+    app.command("init")(init_cmd)
+    app.command("scan")(scan_cmd)
+    app.command("status")(status_cmd)
+
+
+def init_cmd(ctx: typer.Context, json_out: JsonFlag = False) -> None:
+    """Create .contextree/ (store and a commented config.toml) and a starter .contextreeignore.
+
+    Optional: every other command creates what it needs on first use.
+    """
+    state: CliState = ctx.obj
+    with user_errors(state):
+        ws = load_workspace(state.workspace)
+        result = init_workspace(ws.layout, ws.settings)
+    if json_out:
+        emit_json(
+            {
+                "workspace": str(ws.layout.root),
+                "created": [str(p) for p in result.created],
+                "existing": [str(p) for p in result.existing],
+            }
+        )
+        return
+    if state.quiet:
+        return
+    for path in result.created:
+        state.out.print(f"created  {path}")
+    for path in result.existing:
+        state.out.print(f"kept     {path} (already there)")
+    state.out.print("Next: `contextree scan` to build the tree.")
+
+
+def scan_cmd(
+    ctx: typer.Context,
+    json_out: JsonFlag = False,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Wait for another writer instead of failing.")
+    ] = False,
+) -> None:
+    """Scan the workspace into the Merkle tree (incremental: only changed files are read)."""
+    state: CliState = ctx.obj
+    with user_errors(state):
+        ws = load_workspace(state.workspace)
+        with progress_display(state, enabled=not json_out) as progress:
+            report = scan_workspace(ws.layout, ws.settings, progress=progress, wait=wait)
+    if json_out:
+        emit_json(scan_json(report, str(ws.layout.root)))
+        return
+    if not state.quiet:
+        _print_scan(state, report)
+
+
+def scan_json(report: ScanReport, root: str) -> dict[str, Any]:
+    return {
+        "workspace": root,
+        "scan_id": report.scan_id,
+        "root_id": report.root_id.hex(),
+        "files": report.files,
+        "directories": report.dirs,
+        "total_bytes": report.total_bytes,
+        "hashed_files": report.hashed,
+        "rows_written": report.rows_written,
+        "duration_s": round(report.duration_s, 4),
+        "changes": _changes_json(report),
+        "issues": report.issues(),
+    }
+
+
+def _changes_json(report: ScanReport) -> dict[str, list[str]]:
+    return {
+        "added": [display_path(p) for p in report.added],
+        "modified": [display_path(p) for p in report.modified],
+        "removed": [display_path(p) for p in report.removed],
+    }
+
+
+def _print_scan(state: CliState, report: ScanReport) -> None:
+    out = state.out
+    out.print(
+        f"Scanned {report.files:,} files and {report.dirs:,} directories "
+        f"({human_bytes(report.total_bytes)}) in {report.duration_s:.2f} s; "
+        f"read {report.hashed:,} files."
+    )
+    out.print(
+        f"Root {report.root_id.hex()[:16]}  ·  {len(report.added):,} added, "
+        f"{len(report.modified):,} modified, {len(report.removed):,} removed"
+    )
+    _print_changes(state, report)
+    _print_issues(state, report.issues())
+
+
+def _print_changes(state: CliState, report: ScanReport) -> None:
+    if not state.verbose:
+        return
+    for mark, paths in (("+", report.added), ("~", report.modified), ("-", report.removed)):
+        for path in paths[:_LIST_CAP]:
+            state.out.print(f"  {mark} {display_path(path)}", markup=False)
+        if len(paths) > _LIST_CAP:
+            state.out.print(f"  {mark} ... and {len(paths) - _LIST_CAP:,} more")
+
+
+def _print_issues(state: CliState, issues: dict[str, Any]) -> None:
+    notes = []
+    if issues["symlink_count"]:
+        notes.append(f"{issues['symlink_count']:,} symlinks not followed")
+    if issues["special_file_count"]:
+        notes.append(f"{issues['special_file_count']:,} special files skipped")
+    if issues["unreadable_count"]:
+        notes.append(f"{issues['unreadable_count']:,} unreadable")
+    if issues["unstable"]:
+        notes.append(f"{len(issues['unstable']):,} changed while read (will be re-read)")
+    if issues["nfc_twins"]:
+        notes.append(f"{len(issues['nfc_twins']):,} NFC/NFD name twins (both kept)")
+    if issues["virtualenvs"]:
+        notes.append(f"{len(issues['virtualenvs']):,} virtual environments skipped")
+    if not notes:
+        return
+    state.err.print("Note: " + "; ".join(notes) + ".", markup=False)
+    if not state.verbose:
+        state.err.print("Run with --verbose or --json to list them.", markup=False)
+        return
+    for item in issues["unreadable"]:
+        state.err.print(f"  unreadable: {item['path']} ({item['error']})", markup=False)
+    for item in issues["symlinks"]:
+        state.err.print(f"  symlink: {item['path']} -> {item['target']}", markup=False)
+    for item in issues["special_files"]:
+        state.err.print(f"  {item['kind']}: {item['path']}", markup=False)
+    for path in issues["unstable"]:
+        state.err.print(f"  changed while read: {path}", markup=False)
+    for twins in issues["nfc_twins"]:
+        state.err.print(f"  NFC/NFD twins: {' | '.join(twins)}", markup=False)
+
+
+def status_cmd(
+    ctx: typer.Context,
+    json_out: JsonFlag = False,
+    no_changes: Annotated[
+        bool, typer.Option("--no-changes", help="Skip comparing the disk with the last scan.")
+    ] = False,
+) -> None:
+    """Show the last scan, the store, and what changed on disk since (read-only, never waits)."""
+    state: CliState = ctx.obj
+    with user_errors(state):
+        ws = load_workspace(state.workspace)
+        report = workspace_status(ws.layout, ws.settings, check_changes=not no_changes)
+    if json_out:
+        emit_json(status_json(report))
+        return
+    _print_status(state, report)
+
+
+def _time(ns: int) -> str:
+    return dt.datetime.fromtimestamp(ns / 1e9, tz=dt.UTC).isoformat(timespec="seconds")
+
+
+def _scan_json(row: ScanRow) -> dict[str, Any]:
+    return {
+        "scan_id": row.scan_id,
+        "finished_at": _time(row.finished_at_ns),
+        "root_id": row.root_id.hex(),
+        "files": row.files,
+        "directories": row.dirs,
+        "total_bytes": row.total_bytes,
+        "added": row.added,
+        "modified": row.modified,
+        "removed": row.removed,
+        "issues": row.report,
+    }
+
+
+def status_json(report: StatusReport) -> dict[str, Any]:
+    return {
+        "workspace": str(report.root),
+        "scanned": report.last_scan is not None,
+        "root_id": report.last_scan.root_id.hex() if report.last_scan else None,
+        "files": report.files,
+        "directories": report.dirs,
+        "store_bytes": report.store_bytes,
+        "last_scan": _scan_json(report.last_scan) if report.last_scan else None,
+        "changes_since_scan": _changes_json(report.pending) if report.pending else None,
+    }
+
+
+def _print_status(state: CliState, report: StatusReport) -> None:
+    out = state.out
+    out.print(f"Workspace   {report.root}", markup=False)
+    last = report.last_scan
+    if last is None:
+        out.print("Not scanned yet. Run `contextree scan`.")
+        return
+    out.print(f"Root id     {last.root_id.hex()}")
+    out.print(
+        f"Tree        {report.files:,} files, {report.dirs:,} directories "
+        f"({human_bytes(last.total_bytes)})"
+    )
+    out.print(f"Last scan   {_time(last.finished_at_ns)} (scan #{last.scan_id})")
+    out.print(f"Store       {human_bytes(report.store_bytes)}")
+    pending = report.pending
+    if pending is None:
+        return
+    changes = len(pending.added) + len(pending.modified) + len(pending.removed)
+    if not changes:
+        out.print("Changes     none since the last scan")
+        return
+    out.print(
+        f"Changes     {len(pending.added):,} added, {len(pending.modified):,} modified, "
+        f"{len(pending.removed):,} removed since the last scan; run `contextree scan`"
+    )
+    for mark, paths in (("+", pending.added), ("~", pending.modified), ("-", pending.removed)):
+        for path in paths[:_LIST_CAP]:
+            out.print(f"  {mark} {display_path(path)}", markup=False)
+        if len(paths) > _LIST_CAP:
+            out.print(f"  {mark} ... and {len(paths) - _LIST_CAP:,} more")

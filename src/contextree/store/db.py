@@ -1,0 +1,98 @@
+"""The SQLite connection: opening, pragmas, transactions and error translation.
+
+Owns how contextree talks to ``.contextree/store.db``: WAL journal, ``synchronous`` level, busy
+timeout, explicit transactions, and turning ``sqlite3`` exceptions into ``StoreError`` with a
+message that says what to do. Row access per table lives in sibling modules; schema changes
+live in ``migrations``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Literal
+
+from contextree.errors import StoreError
+from contextree.store.migrations import migrate
+
+Synchronous = Literal["NORMAL", "FULL"]
+
+BUSY_TIMEOUT_MS = 5000
+
+
+class Store:
+    """One open store file. Not thread-safe: use one ``Store`` per thread or task owner."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self.conn = conn
+        self.path = path
+
+    @classmethod
+    def open(
+        cls, path: Path, *, synchronous: Synchronous = "NORMAL", create: bool = True
+    ) -> Store:
+        """Open (and if needed create and migrate) the store at ``path``."""
+        if not create and not path.exists():
+            raise StoreError(
+                f"no store at {path}",
+                hint="Run `contextree scan` in the workspace first.",
+            )
+        try:
+            conn = sqlite3.connect(
+                path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
+            )
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the store at {path}: {exc}") from exc
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute(f"PRAGMA synchronous = {synchronous}")
+            conn.execute("PRAGMA foreign_keys = ON")
+            migrate(conn)
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise StoreError(
+                f"{path} is not a usable contextree store ({exc})",
+                hint=(
+                    "The file is damaged or belongs to something else. Move it aside and run "
+                    "`contextree scan` to build a new store."
+                ),
+            ) from exc
+        return cls(conn, path)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction: ``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back on any error."""
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot start a write transaction: {exc}") from exc
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        try:
+            self.conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self.conn.execute("ROLLBACK")
+            raise StoreError(f"cannot commit to the store: {exc}") from exc
+
+    def size_bytes(self) -> int:
+        """Bytes on disk for the database and its WAL."""
+        total = 0
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(OSError):
+                total += Path(str(self.path) + suffix).stat().st_size
+        return total

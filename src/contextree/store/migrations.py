@@ -1,0 +1,117 @@
+"""Numbered, append-only schema migrations.
+
+Owns the store's schema. Each migration is a number and a script; the number applied last is
+kept in ``PRAGMA user_version`` (the schema version). A migration, once released, is never
+edited: a change is a new, higher number. ``migrate`` applies what is missing in one
+transaction and refuses a store written by a newer contextree.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+from contextree.errors import StoreVersionError
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Migration:
+    version: int
+    name: str
+    script: str
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        version=1,
+        name="tree",
+        script="""
+        -- One row per committed scan.
+        CREATE TABLE scans (
+            scan_id        INTEGER PRIMARY KEY,
+            started_at_ns  INTEGER NOT NULL,  -- wall clock, for people
+            fs_time_ns     INTEGER NOT NULL,  -- filesystem clock at scan start, for racy entries
+            finished_at_ns INTEGER NOT NULL,
+            root_id        BLOB NOT NULL,
+            files          INTEGER NOT NULL,
+            dirs           INTEGER NOT NULL,
+            total_bytes    INTEGER NOT NULL,
+            added          INTEGER NOT NULL,
+            modified       INTEGER NOT NULL,
+            removed        INTEGER NOT NULL,
+            hashed         INTEGER NOT NULL,
+            report         TEXT NOT NULL      -- JSON: symlinks, special files, unreadable, ...
+        );
+
+        -- The current tree, by path: what the latest scan saw. An edit rewrites only the rows
+        -- on the changed path (the file and its ancestor directories).
+        CREATE TABLE entries (
+            path          BLOB PRIMARY KEY,   -- raw bytes, '/'-separated, root is b''
+            parent        BLOB,               -- NULL for the root
+            lookup        TEXT NOT NULL,      -- NFC of the decoded path, to match typed paths
+            kind          TEXT NOT NULL CHECK (kind IN ('file', 'dir')),
+            node_id       BLOB NOT NULL,
+            size          INTEGER,
+            content_hash  BLOB,
+            mtime_ns      INTEGER,
+            ctime_ns      INTEGER,
+            ino           INTEGER,
+            dev           INTEGER
+        ) WITHOUT ROWID;
+        CREATE INDEX entries_by_parent ON entries (parent, path);
+        CREATE INDEX entries_by_node ON entries (node_id);
+        CREATE INDEX entries_by_lookup ON entries (lookup);
+
+        -- Every node id any scan produced (old ones stay until gc), so frames of earlier
+        -- versions of a path can still be explained.
+        CREATE TABLE nodes (
+            node_id       BLOB PRIMARY KEY,
+            kind          TEXT NOT NULL CHECK (kind IN ('file', 'dir')),
+            path          BLOB NOT NULL,
+            size          INTEGER,
+            content_hash  BLOB,
+            first_scan    INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        """,
+    ),
+)
+
+LATEST_VERSION = MIGRATIONS[-1].version
+
+
+def current_version(conn: sqlite3.Connection) -> int:
+    row = conn.execute("PRAGMA user_version").fetchone()
+    return int(row[0])
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Bring the schema up to ``LATEST_VERSION``; return the version found before."""
+    found = current_version(conn)
+    if found > LATEST_VERSION:
+        raise StoreVersionError(
+            f"the store has schema version {found}, newer than this contextree knows "
+            f"({LATEST_VERSION})",
+            hint="Upgrade contextree (pip install -U contextree) to use this workspace.",
+        )
+    if found == LATEST_VERSION:
+        return found
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        # Re-read inside the lock: another process may have migrated meanwhile.
+        found = current_version(conn)
+        for migration in MIGRATIONS:
+            if migration.version > found:
+                for statement in _statements(migration.script):
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {migration.version}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return found
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration script into statements (executescript would commit our transaction)."""
+    lines = [line.split("--", 1)[0] for line in script.splitlines()]
+    return [stmt.strip() for stmt in "\n".join(lines).split(";") if stmt.strip()]

@@ -1,0 +1,369 @@
+"""Ignore rules with git's exact ``.gitignore`` semantics, precompiled into an immutable stack.
+
+Owns what an ignore pattern means: reading ignore-file bytes the way git does (UTF-8 BOM, CRLF,
+comments, trailing-space trimming, ``\\`` escapes), translating git's wildmatch globs into bytes
+regular expressions, and git's precedence (last matching pattern wins; deeper ignore files beat
+shallower ones; ``.git/info/exclude`` sits below every ignore file; built-in defaults lowest).
+
+It must not touch the filesystem: the walker reads ignore files and hands their bytes in, and it
+does not descend into ignored directories (git never re-includes a path under an excluded
+directory, so neither rule here has to). Paths are raw bytes, workspace-relative and
+``/``-separated; the root is ``b""``. Matching is case-sensitive, as git is with
+``core.ignoreCase=false``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+DEFAULT_IGNORES: tuple[bytes, ...] = (
+    b".git",
+    b".contextree",
+    b"node_modules",
+    b"__pycache__",
+    b".venv",
+)
+#: Ignore files read in each directory, in increasing precedence.
+IGNORE_FILE_NAMES: tuple[bytes, ...] = (b".gitignore", b".contextreeignore")
+
+_UTF8_BOM = b"\xef\xbb\xbf"
+_STAR, _QUESTION, _BRACKET, _BACKSLASH, _SLASH = b"*?[\\/"
+_GLOB_SPECIAL = frozenset(b"*?[\\")
+
+# git's own ctype tables (ASCII only; bytes >= 0x80 belong to no class).
+_POSIX_CLASSES: dict[bytes, frozenset[int]] = {
+    b"alnum": frozenset(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"),
+    b"alpha": frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"),
+    b"blank": frozenset(b" \t"),
+    b"cntrl": frozenset([*range(0x20), 0x7F]),
+    b"digit": frozenset(b"0123456789"),
+    b"graph": frozenset(range(0x21, 0x7F)),
+    b"lower": frozenset(b"abcdefghijklmnopqrstuvwxyz"),
+    b"print": frozenset(range(0x20, 0x7F)),
+    b"punct": frozenset(b"!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"),
+    b"space": frozenset(b" \t\n\r"),  # git's isspace has no \v or \f
+    b"upper": frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ"),
+    b"xdigit": frozenset(b"0123456789ABCDEFabcdef"),
+}
+
+
+class _NeverMatches(Exception):
+    """The pattern can match no path (git aborts on it, or it asks for an impossible byte)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Pattern:
+    """One parsed pattern line: a regex source over the path below the ignore file's directory."""
+
+    source: bytes
+    negated: bool
+    dir_only: bool
+    basename: bool  # no slash: matches the last path component at any depth
+
+
+@dataclass(frozen=True, slots=True)
+class _Matcher:
+    """All patterns of one layer in one regex; the matching group tells the verdict."""
+
+    regex: re.Pattern[bytes]
+    #: Indexed by regex group number: True where that group's patterns exclude.
+    excludes: tuple[bool, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Layer:
+    """The patterns of every ignore source rooted at one directory, lowest precedence first."""
+
+    base: bytes
+    patterns: tuple[_Pattern, ...]
+    start: int  # where the path relative to ``base`` begins inside a descendant's rel_path
+    for_dirs: _Matcher | None
+    for_files: _Matcher | None
+
+    @classmethod
+    def build(cls, base: bytes, patterns: tuple[_Pattern, ...]) -> _Layer:
+        return cls(
+            base,
+            patterns,
+            len(base) + 1 if base else 0,
+            _compile(patterns),
+            _compile([p for p in patterns if not p.dir_only]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class IgnoreRules:
+    """Immutable stack of pattern sets, lowest precedence first."""
+
+    # Stored highest precedence first, which is the order ``ignored`` consults them in.
+    _layers: tuple[_Layer, ...] = ()
+
+    @classmethod
+    def at_root(
+        cls, *, defaults: Sequence[bytes] = DEFAULT_IGNORES, exclude_file: bytes | None = None
+    ) -> IgnoreRules:
+        """Rules before any ignore file is read: ``defaults`` (each one ignore-file line, lowest
+        precedence), then the content of ``.git/info/exclude`` (root-relative, below every
+        ignore file)."""
+        patterns = [p for line in defaults if (p := _parse_line(line)) is not None]
+        if exclude_file is not None:
+            patterns.extend(parse_ignore_file(exclude_file))
+        if not patterns:
+            return cls()
+        return cls((_Layer.build(b"", tuple(patterns)),))
+
+    def descend(self, dir_rel: bytes, ignore_files: Sequence[tuple[bytes, bytes]]) -> IgnoreRules:
+        """Rules for the entries of directory ``dir_rel`` (``b""`` for the root), adding the
+        ``(file name, content)`` ignore files found directly in it, in increasing precedence.
+        Returns ``self`` when they add no pattern."""
+        patterns = tuple(p for _, content in ignore_files for p in parse_ignore_file(content))
+        if not patterns:
+            return self
+        layers = self._layers
+        # Sources rooted at the same directory behave exactly like one concatenated file.
+        if layers and layers[0].base == dir_rel:
+            return IgnoreRules((_Layer.build(dir_rel, layers[0].patterns + patterns), *layers[1:]))
+        return IgnoreRules((_Layer.build(dir_rel, patterns), *layers))
+
+    def ignored(self, rel_path: bytes, is_dir: bool) -> bool:
+        """True if the entry at ``rel_path``, a direct child of the directory these rules were
+        built for, is ignored. ``is_dir`` is False for symlinks, as in git."""
+        for layer in self._layers:
+            matcher = layer.for_dirs if is_dir else layer.for_files
+            if matcher is None:
+                continue
+            found = matcher.regex.fullmatch(rel_path, layer.start)
+            if found is not None:
+                # Every alternative is one capturing group, so lastindex is always set.
+                return matcher.excludes[found.lastindex or 0]
+        return False
+
+
+def parse_ignore_file(content: bytes) -> Iterator[_Pattern]:
+    """The patterns of one ignore file, in file order, skipping lines that can never match."""
+    if content.startswith(_UTF8_BOM):
+        content = content[len(_UTF8_BOM) :]
+    for raw in content.split(b"\n"):
+        if not raw or raw[0] == ord("#"):
+            continue
+        # git drops one CR before the LF and holds the line as a C string, so a NUL ends it.
+        line = raw[:-1] if raw.endswith(b"\r") else raw
+        pattern = _parse_line(line.partition(b"\0")[0])
+        if pattern is not None:
+            yield pattern
+
+
+def _parse_line(line: bytes) -> _Pattern | None:
+    body = _trim_trailing_spaces(line)
+    negated = body.startswith(b"!")
+    if negated:
+        body = body[1:]
+    dir_only = body.endswith(b"/")
+    if dir_only:
+        body = body[:-1]
+    basename = b"/" not in body
+    try:
+        if basename:
+            source = _translate(body, pathname=False)
+        else:
+            # Only one leading slash anchors; the literal prefix is compared before wildmatch
+            # runs on the rest, so a "**" right after the prefix counts as starting the pattern.
+            body = body.removeprefix(b"/")
+            literal = _literal_prefix_length(body)
+            source = re.escape(body[:literal]) + _translate(body[literal:], pathname=True)
+    except _NeverMatches:
+        return None
+    if not body:
+        return None
+    return _Pattern(source=source, negated=negated, dir_only=dir_only, basename=basename)
+
+
+def _trim_trailing_spaces(line: bytes) -> bytes:
+    """Drop trailing spaces unless backslash-escaped; tabs and other blanks stay."""
+    if not line.endswith(b" "):
+        return line
+    trailing_from = -1
+    index = 0
+    while index < len(line):
+        char = line[index]
+        if char == 0x20:
+            if trailing_from < 0:
+                trailing_from = index
+        else:
+            if char == _BACKSLASH:
+                index += 1
+                if index == len(line):
+                    return line
+            trailing_from = -1
+        index += 1
+    return line[:trailing_from] if trailing_from >= 0 else line
+
+
+def _literal_prefix_length(glob: bytes) -> int:
+    for index, char in enumerate(glob):
+        if char in _GLOB_SPECIAL:
+            return index
+    return len(glob)
+
+
+def _translate(glob: bytes, *, pathname: bool) -> bytes:
+    """Regex source for git's wildmatch of ``glob`` over a whole string.
+
+    With ``pathname`` (WM_PATHNAME), ``**`` between slashes or at either end also matches
+    slashes; otherwise the subject is a single name, which never contains a slash.
+    """
+    parts: list[bytes] = []
+    index = 0
+    end = len(glob)
+    while index < end:
+        char = glob[index]
+        if char == _STAR:
+            run_end = index
+            while run_end < end and glob[run_end] == _STAR:
+                run_end += 1
+            part, index = _translate_stars(glob, index, run_end, pathname=pathname)
+            parts.append(part)
+        elif char == _QUESTION:
+            parts.append(b"[^/]")
+            index += 1
+        elif char == _BRACKET:
+            part, index = _translate_bracket(glob, index + 1)
+            parts.append(part)
+        elif char == _BACKSLASH:
+            if index + 1 == end:
+                raise _NeverMatches  # a trailing backslash escapes nothing
+            parts.append(re.escape(glob[index + 1 : index + 2]))
+            index += 2
+        else:
+            parts.append(re.escape(glob[index : index + 1]))
+            index += 1
+    return b"".join(parts)
+
+
+def _translate_stars(glob: bytes, start: int, run_end: int, *, pathname: bool) -> tuple[bytes, int]:
+    after = glob[run_end : run_end + 2]
+    double = run_end - start >= 2 and (start == 0 or glob[start - 1] == _SLASH)
+    if pathname and double:
+        if not after:
+            return b".*", run_end
+        if after[0] == _SLASH:
+            return b"(?:.*/)?", run_end + 1  # zero or more whole directories
+        if after == b"\\/":
+            return b".*", run_end
+    return b"[^/]*", run_end
+
+
+def _translate_bracket(glob: bytes, index: int) -> tuple[bytes, int]:
+    """A character class for the bracket expression whose body starts at ``index``.
+
+    Follows git's wildmatch: ``!`` or ``^`` negates, a ``]`` first is literal, ``\\`` escapes,
+    ``a-z`` ranges compare bytes, ``[:name:]`` is a POSIX class. Returns the class and the
+    index after the closing ``]``; raises _NeverMatches when git would abort or the class is
+    empty.
+    """
+    end = len(glob)
+    negated = index < end and glob[index] in b"!^"
+    if negated:
+        index += 1
+    members: set[int] = set()
+    previous = 0  # git's prev_ch: the last single byte, or 0 after a range or class
+    while True:
+        char = _byte_at(glob, index)
+        if char == _BACKSLASH:
+            index += 1
+            char = _byte_at(glob, index)
+            members.add(char)
+        elif char == ord("-") and previous and glob[index + 1 : index + 2] not in (b"", b"]"):
+            index += 1
+            high = _byte_at(glob, index)
+            if high == _BACKSLASH:
+                index += 1
+                high = _byte_at(glob, index)
+            members.update(range(previous, high + 1))
+            char = 0
+        elif char == _BRACKET and (named := _posix_class(glob, index)) is not None:
+            members.update(named[0])
+            index = named[1]
+            char = 0
+        else:
+            members.add(char)
+        previous = char
+        index += 1
+        if glob[index : index + 1] == b"]":
+            break
+    chosen = (set(range(256)) - members if negated else members) - {_SLASH}
+    return _byte_class(chosen), index + 1
+
+
+def _byte_at(glob: bytes, index: int) -> int:
+    if index >= len(glob):
+        raise _NeverMatches  # unterminated bracket expression: git aborts
+    return glob[index]
+
+
+def _posix_class(glob: bytes, index: int) -> tuple[frozenset[int], int] | None:
+    """The bytes of a ``[:name:]`` at ``index`` and the index of its ``]``, or None when the
+    ``[`` there is an ordinary member (no ``:]`` right before the next ``]``)."""
+    if glob[index + 1 : index + 2] != b":":
+        return None
+    close = glob.find(b"]", index + 2)
+    if close < 0:
+        raise _NeverMatches
+    if close - (index + 2) < 1 or glob[close - 1] != ord(":"):
+        return None
+    name = glob[index + 2 : close - 1]
+    if name not in _POSIX_CLASSES:
+        raise _NeverMatches  # git aborts on an unknown class name
+    return _POSIX_CLASSES[name], close
+
+
+def _byte_class(members: set[int]) -> bytes:
+    if not members:
+        raise _NeverMatches
+    ordered = sorted(members)
+    ranges: list[bytes] = []
+    low = high = ordered[0]
+    for value in ordered[1:]:
+        if value == high + 1:
+            high = value
+            continue
+        ranges.append(_byte_range(low, high))
+        low = high = value
+    ranges.append(_byte_range(low, high))
+    return b"[" + b"".join(ranges) + b"]"
+
+
+def _byte_range(low: int, high: int) -> bytes:
+    if low == high:
+        return b"\\x%02x" % low
+    return b"\\x%02x-\\x%02x" % (low, high)
+
+
+def _compile(patterns: Sequence[_Pattern]) -> _Matcher | None:
+    """One regex for a layer: runs of equal polarity, last run first, each one group.
+
+    Only the last matching pattern counts, and within a run of consecutive patterns with the
+    same polarity their order cannot change the verdict; so the first run (from the end) with
+    any match decides, which is exactly the first alternative ``re`` finds.
+    """
+    if not patterns:
+        return None
+    runs: list[tuple[bool, list[_Pattern]]] = []
+    for pattern in reversed(patterns):
+        if runs and runs[-1][0] == pattern.negated:
+            runs[-1][1].append(pattern)
+        else:
+            runs.append((pattern.negated, [pattern]))
+    groups: list[bytes] = []
+    for _, members in runs:
+        names = list(dict.fromkeys(p.source for p in members if p.basename))
+        paths = list(dict.fromkeys(p.source for p in members if not p.basename))
+        alternatives = paths
+        if names:
+            # The atomic group jumps straight past the last slash to the final component.
+            alternatives = [b"(?>(?:.*/)?)(?:" + b"|".join(names) + b")", *paths]
+        groups.append(b"(" + b"|".join(alternatives) + b")")
+    regex = re.compile(b"|".join(groups), re.DOTALL)
+    return _Matcher(regex, (True, *(not negated for negated, _ in runs)))

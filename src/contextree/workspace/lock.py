@@ -1,0 +1,64 @@
+"""The workspace writer lock: one writer at a time, released by the kernel if the holder dies.
+
+Owns the only platform-specific calls in contextree (``fcntl.flock`` on POSIX, ``msvcrt.locking``
+on Windows). The lock is an advisory lock on ``.contextree/lock``; its holder writes its pid into
+the file so a refused writer can say who holds it. The kernel drops the lock when the holder's
+file descriptor closes, including on SIGKILL, so a crashed writer never leaves the workspace
+locked. Readers never take this lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from contextree.errors import WorkspaceBusyError
+
+if sys.platform == "win32":  # pragma: no cover - exercised only on Windows
+    import msvcrt
+
+    def _try_lock(fd: int, *, wait: bool) -> bool:
+        mode = msvcrt.LK_LOCK if wait else msvcrt.LK_NBLCK
+        try:
+            msvcrt.locking(fd, mode, 1)
+        except OSError:
+            return False
+        return True
+
+else:
+    import fcntl
+
+    def _try_lock(fd: int, *, wait: bool) -> bool:
+        flags = fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB
+        try:
+            fcntl.flock(fd, flags)
+        except BlockingIOError:
+            return False
+        return True
+
+
+def read_holder_pid(lock_path: Path) -> int | None:
+    """The pid the current (or last) holder wrote, if readable."""
+    try:
+        text = lock_path.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return int(text) if text.isdigit() else None
+
+
+@contextlib.contextmanager
+def writer_lock(lock_path: Path, *, wait: bool = False) -> Iterator[None]:
+    """Hold the workspace writer lock, or raise ``WorkspaceBusyError`` at once (unless ``wait``)."""
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        if not _try_lock(fd, wait=wait):
+            raise WorkspaceBusyError(read_holder_pid(lock_path), str(lock_path))
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode("ascii"))
+        yield
+    finally:
+        os.close(fd)

@@ -1,0 +1,112 @@
+"""Workspace use cases: init, scan and status, each a plain function the CLI calls.
+
+Owns the order of operations around a scan (writer lock, store, scanner) and what ``status``
+reports. It holds no presentation: the CLI turns these results into text or JSON.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from contextree.config.settings import Settings
+from contextree.config.template import render_config_template
+from contextree.store.db import Store
+from contextree.store.tree import ScanRow, TreeRows
+from contextree.workspace.hashing import default_processes
+from contextree.workspace.layout import STARTER_IGNORE, WorkspaceLayout
+from contextree.workspace.lock import writer_lock
+from contextree.workspace.scan import ScanOptions, ScanProgress, ScanReport, Scanner
+
+
+def scan_options(settings: Settings) -> ScanOptions:
+    processes = settings.scan.hash_processes or default_processes()
+    return ScanOptions(
+        hash_processes=processes,
+        extra_ignores=tuple(os.fsencode(p) for p in settings.scan.ignore),
+        skip_virtualenvs=settings.scan.skip_virtualenvs,
+    )
+
+
+def open_store(layout: WorkspaceLayout, settings: Settings) -> Store:
+    """Open the workspace store, creating ``.contextree/`` and the database on first use."""
+    layout.ensure_data_dir()
+    return Store.open(layout.store_path, synchronous=settings.store.synchronous)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InitResult:
+    created: tuple[Path, ...]
+    existing: tuple[Path, ...]
+
+
+def init_workspace(layout: WorkspaceLayout, settings: Settings) -> InitResult:
+    """Create ``.contextree/`` (store, commented config) and a starter ``.contextreeignore``."""
+    created: list[Path] = []
+    existing: list[Path] = []
+    had_store = layout.store_path.exists()
+    with writer_lock(layout.lock_path), open_store(layout, settings):
+        pass
+    (existing if had_store else created).append(layout.store_path)
+    for path, text in (
+        (layout.config_path, render_config_template()),
+        (layout.ignore_path, STARTER_IGNORE),
+    ):
+        if path.exists():
+            existing.append(path)
+        else:
+            path.write_text(text, encoding="utf-8")
+            created.append(path)
+    return InitResult(created=tuple(created), existing=tuple(existing))
+
+
+def scan_workspace(
+    layout: WorkspaceLayout,
+    settings: Settings,
+    *,
+    progress: ScanProgress | None = None,
+    wait: bool = False,
+) -> ScanReport:
+    """Scan under the writer lock and commit the changes in one transaction."""
+    layout.ensure_data_dir()
+    with writer_lock(layout.lock_path, wait=wait), open_store(layout, settings) as store:
+        scanner = Scanner(layout.root, store, options=scan_options(settings), progress=progress)
+        return scanner.scan()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StatusReport:
+    root: Path
+    last_scan: ScanRow | None
+    files: int
+    dirs: int
+    store_bytes: int
+    #: What a scan now would change (None when there was no scan yet).
+    pending: ScanReport | None
+
+
+def workspace_status(
+    layout: WorkspaceLayout, settings: Settings, *, check_changes: bool = True
+) -> StatusReport:
+    """Report the last scan and, unless disabled, what changed on disk since. Never locks."""
+    if not layout.store_path.exists():
+        return StatusReport(
+            root=layout.root, last_scan=None, files=0, dirs=0, store_bytes=0, pending=None
+        )
+    with Store.open(layout.store_path, synchronous=settings.store.synchronous) as store:
+        rows = TreeRows(store.conn)
+        last = rows.last_scan()
+        files, dirs = rows.counts()
+        pending = None
+        if last is not None and check_changes:
+            options = scan_options(settings)
+            pending = Scanner(layout.root, store, options=options).scan(commit=False)
+        return StatusReport(
+            root=layout.root,
+            last_scan=last,
+            files=files,
+            dirs=dirs,
+            store_bytes=store.size_bytes(),
+            pending=pending,
+        )
