@@ -24,8 +24,8 @@ class Workspace:
 def load_workspace(workspace: str | None) -> Workspace:
     """Find the workspace (``--workspace`` or discovery from the current directory) and load
     its settings (defaults < user config < workspace config < environment)."""
-    layout = WorkspaceLayout.at(Path(workspace)) if workspace else WorkspaceLayout.discover(
-        Path.cwd()
+    layout = (
+        WorkspaceLayout.at(Path(workspace)) if workspace else WorkspaceLayout.discover(Path.cwd())
     )
     settings = load_settings(files=[user_config_file(), layout.config_path])
     return Workspace(layout=layout, settings=settings)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from contextree import __version__
 from tests.helpers.cli import run_cli
 from tests.helpers.trees import write_tree
+
+from contextree import __version__
 
 
 def test_version_prints_the_package_version() -> None:

@@ -10,7 +10,7 @@ from contextree.store.db import Store
 from contextree.store.tree import TreeRows
 from contextree.workspace.fs import REAL_FS, FileSystem
 from contextree.workspace.hashing import ChunkHook
-from contextree.workspace.scan import ScanOptions, ScanReport, Scanner
+from contextree.workspace.scan import Scanner, ScanOptions, ScanReport
 
 #: A time well in the past, so files are never "racy" relative to a scan that starts now.
 OLD_NS = 1_600_000_000 * 10**9

@@ -9,11 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from tests.helpers.cli import run_cli
+from tests.helpers.trees import write_tree
 
 from contextree.errors import WorkspaceBusyError
 from contextree.workspace.lock import writer_lock
-from tests.helpers.cli import run_cli
-from tests.helpers.trees import write_tree
 
 
 def test_second_writer_in_process_is_refused_with_the_holder_pid(tmp_path: Path) -> None:

@@ -10,10 +10,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.helpers.trees import OLD_NS, node_ids, scan, write_tree
 
 from contextree.workspace.fs import FileSystem
 from contextree.workspace.merkle import content_hash_of, file_node_id
-from tests.helpers.trees import OLD_NS, node_ids, scan, write_tree
 
 
 def test_first_scan_builds_files_and_directories(workspace: Path) -> None:
@@ -157,7 +157,7 @@ def test_nfc_and_nfd_twins_are_both_kept_and_reported(workspace: Path) -> None:
 
 
 class _DenyingFs(FileSystem):
-    """Raises PermissionError for chosen paths, as an unreadable entry would (root ignores chmod)."""
+    """Raises PermissionError for chosen paths (root ignores chmod, so denial is injected)."""
 
     def __init__(self, denied_dirs: set[bytes], denied_files: set[bytes]) -> None:
         self.denied_dirs = denied_dirs
@@ -237,7 +237,7 @@ def test_virtual_environments_are_skipped(workspace: Path) -> None:
 
 
 def test_hashing_in_worker_processes_gives_the_same_tree(workspace: Path, tmp_path: Path) -> None:
-    import contextree.workspace.hashing as hashing
+    from contextree.workspace import hashing
 
     write_tree(workspace, {f"d{i % 7}/f{i}.txt": f"content {i}" for i in range(60)})
     serial = scan(workspace, processes=1)

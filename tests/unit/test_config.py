@@ -42,8 +42,7 @@ def test_template_parses_as_toml_and_sets_nothing_while_commented() -> None:
 def test_uncommented_template_lists_every_setting_with_its_default() -> None:
     text = render_config_template()
     uncommented = "\n".join(
-        line[2:] if line.startswith("# ") and " = " in line else line
-        for line in text.splitlines()
+        line[2:] if line.startswith("# ") and " = " in line else line for line in text.splitlines()
     )
     data = tomllib.loads(uncommented)
     assert set(_flatten(data)) == _all_fields(Settings)

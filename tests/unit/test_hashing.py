@@ -82,7 +82,7 @@ def test_process_pool_gives_the_same_results_in_input_order(tmp_path: Path) -> N
         p = tmp_path / f"f{i}"
         p.write_bytes(str(i).encode() * (i + 1))
         paths.append(os.fsencode(p))
-    import contextree.workspace.hashing as hashing
+    from contextree.workspace import hashing
 
     serial = hash_many(paths, total_bytes=0, processes=1)
     original = hashing.POOL_MIN_FILES

@@ -20,9 +20,12 @@ names = st.binary(min_size=1, max_size=8).filter(lambda b: b"/" not in b and b"\
 def test_file_id_is_blake3_over_length_prefixed_fields() -> None:
     content = content_hash_of(b"alpha")
     expected = blake3.blake3(
-        (4).to_bytes(8, "big") + b"file"
-        + (5).to_bytes(8, "big") + b"a/b.c"
-        + (32).to_bytes(8, "big") + content
+        (4).to_bytes(8, "big")
+        + b"file"
+        + (5).to_bytes(8, "big")
+        + b"a/b.c"
+        + (32).to_bytes(8, "big")
+        + content
     ).digest()
     assert file_node_id(b"a/b.c", content) == expected
 
@@ -30,11 +33,19 @@ def test_file_id_is_blake3_over_length_prefixed_fields() -> None:
 def test_dir_id_is_blake3_over_sorted_length_prefixed_children() -> None:
     a, b = b"\x01" * 32, b"\x02" * 32
     expected = blake3.blake3(
-        (3).to_bytes(8, "big") + b"dir"
-        + (1).to_bytes(8, "big") + b"d"
+        (3).to_bytes(8, "big")
+        + b"dir"
+        + (1).to_bytes(8, "big")
+        + b"d"
         + (2).to_bytes(8, "big")
-        + (1).to_bytes(8, "big") + b"A" + (32).to_bytes(8, "big") + a
-        + (1).to_bytes(8, "big") + b"b" + (32).to_bytes(8, "big") + b
+        + (1).to_bytes(8, "big")
+        + b"A"
+        + (32).to_bytes(8, "big")
+        + a
+        + (1).to_bytes(8, "big")
+        + b"b"
+        + (32).to_bytes(8, "big")
+        + b
     ).digest()
     assert dir_node_id(b"d", [(b"b", b), (b"A", a)]) == expected
 
@@ -50,7 +61,9 @@ def test_file_and_directory_with_same_path_differ() -> None:
 
 
 @given(st.data(), st.dictionaries(names, st.binary(min_size=32, max_size=32), max_size=12))
-def test_dir_id_does_not_depend_on_child_order(data: st.DataObject, children: dict[bytes, bytes]) -> None:
+def test_dir_id_does_not_depend_on_child_order(
+    data: st.DataObject, children: dict[bytes, bytes]
+) -> None:
     items = list(children.items())
     shuffled = data.draw(st.permutations(items))
     assert dir_node_id(b"p", items) == dir_node_id(b"p", shuffled)

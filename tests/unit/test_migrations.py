@@ -68,10 +68,14 @@ def test_a_foreign_file_in_place_of_the_store_gives_a_clear_error(tmp_path: Path
 
 
 def test_a_failed_transaction_writes_nothing(tmp_path: Path) -> None:
-    with Store.open(tmp_path / "s.db") as store:
-        with pytest.raises(RuntimeError), store.transaction() as conn:
+    def insert_then_fail(store: Store) -> None:
+        with store.transaction() as conn:
             conn.execute(
                 "INSERT INTO nodes (node_id, kind, path, first_scan) VALUES (x'01', 'dir', x'', 1)"
             )
             raise RuntimeError("boom")
+
+    with Store.open(tmp_path / "s.db") as store:
+        with pytest.raises(RuntimeError):
+            insert_then_fail(store)
         assert store.conn.execute("SELECT COUNT(*) FROM nodes").fetchone()[0] == 0

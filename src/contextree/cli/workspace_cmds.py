@@ -126,36 +126,41 @@ def _print_changes(state: CliState, report: ScanReport) -> None:
             state.out.print(f"  {mark} ... and {len(paths) - _LIST_CAP:,} more")
 
 
+_ISSUE_NOTES = (
+    ("symlink_count", "symlinks not followed"),
+    ("special_file_count", "special files skipped"),
+    ("unreadable_count", "unreadable"),
+    ("unstable", "changed while read (will be re-read)"),
+    ("nfc_twins", "NFC/NFD name twins (both kept)"),
+    ("virtualenvs", "virtual environments skipped"),
+)
+
+
+def _issue_lines(issues: dict[str, Any]) -> list[str]:
+    lines = [f"  unreadable: {i['path']} ({i['error']})" for i in issues["unreadable"]]
+    lines += [f"  symlink: {i['path']} -> {i['target']}" for i in issues["symlinks"]]
+    lines += [f"  {i['kind']}: {i['path']}" for i in issues["special_files"]]
+    lines += [f"  changed while read: {p}" for p in issues["unstable"]]
+    lines += [f"  NFC/NFD twins: {' | '.join(t)}" for t in issues["nfc_twins"]]
+    lines += [f"  virtual environment: {p}" for p in issues["virtualenvs"]]
+    return lines
+
+
 def _print_issues(state: CliState, issues: dict[str, Any]) -> None:
     notes = []
-    if issues["symlink_count"]:
-        notes.append(f"{issues['symlink_count']:,} symlinks not followed")
-    if issues["special_file_count"]:
-        notes.append(f"{issues['special_file_count']:,} special files skipped")
-    if issues["unreadable_count"]:
-        notes.append(f"{issues['unreadable_count']:,} unreadable")
-    if issues["unstable"]:
-        notes.append(f"{len(issues['unstable']):,} changed while read (will be re-read)")
-    if issues["nfc_twins"]:
-        notes.append(f"{len(issues['nfc_twins']):,} NFC/NFD name twins (both kept)")
-    if issues["virtualenvs"]:
-        notes.append(f"{len(issues['virtualenvs']):,} virtual environments skipped")
+    for key, text in _ISSUE_NOTES:
+        value = issues[key]
+        count = value if isinstance(value, int) else len(value)
+        if count:
+            notes.append(f"{count:,} {text}")
     if not notes:
         return
     state.err.print("Note: " + "; ".join(notes) + ".", markup=False)
     if not state.verbose:
         state.err.print("Run with --verbose or --json to list them.", markup=False)
         return
-    for item in issues["unreadable"]:
-        state.err.print(f"  unreadable: {item['path']} ({item['error']})", markup=False)
-    for item in issues["symlinks"]:
-        state.err.print(f"  symlink: {item['path']} -> {item['target']}", markup=False)
-    for item in issues["special_files"]:
-        state.err.print(f"  {item['kind']}: {item['path']}", markup=False)
-    for path in issues["unstable"]:
-        state.err.print(f"  changed while read: {path}", markup=False)
-    for twins in issues["nfc_twins"]:
-        state.err.print(f"  NFC/NFD twins: {' | '.join(twins)}", markup=False)
+    for line in _issue_lines(issues):
+        state.err.print(line, markup=False)
 
 
 def status_cmd(

@@ -30,9 +30,7 @@ class Store:
         self.path = path
 
     @classmethod
-    def open(
-        cls, path: Path, *, synchronous: Synchronous = "NORMAL", create: bool = True
-    ) -> Store:
+    def open(cls, path: Path, *, synchronous: Synchronous = "NORMAL", create: bool = True) -> Store:
         """Open (and if needed create and migrate) the store at ``path``."""
         if not create and not path.exists():
             raise StoreError(

@@ -16,7 +16,9 @@ from typing import Any
 
 #: (kind, node_id, content_hash, size, mtime_ns, ctime_ns, ino, dev); files have all of them,
 #: directories only kind and node_id.
-EntryRow = tuple[str, bytes, bytes | None, int | None, int | None, int | None, int | None, int | None]
+EntryRow = tuple[
+    str, bytes, bytes | None, int | None, int | None, int | None, int | None, int | None
+]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -136,9 +138,7 @@ class TreeRows:
         self, *, scan_id: int, upserts: Sequence[EntryWrite], deletes: Iterable[bytes]
     ) -> None:
         """Write changed entries, delete vanished paths, record new node ids."""
-        self.conn.executemany(
-            "DELETE FROM entries WHERE path = ?", ((path,) for path in deletes)
-        )
+        self.conn.executemany("DELETE FROM entries WHERE path = ?", ((path,) for path in deletes))
         self.conn.executemany(
             "INSERT OR REPLACE INTO entries (path, parent, lookup, kind, node_id, content_hash, "
             "size, mtime_ns, ctime_ns, ino, dev) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -169,8 +169,10 @@ class TreeRows:
         row = self.conn.execute(
             "SELECT path, kind, node_id, size, content_hash FROM entries WHERE path = ?", (path,)
         ).fetchone()
-        return None if row is None else Entry(
-            path=row[0], kind=row[1], node_id=row[2], size=row[3], content_hash=row[4]
+        return (
+            None
+            if row is None
+            else Entry(path=row[0], kind=row[1], node_id=row[2], size=row[3], content_hash=row[4])
         )
 
     def entries_by_lookup(self, key: str) -> list[Entry]:
@@ -183,12 +185,13 @@ class TreeRows:
 
     def entry_by_node(self, node_id: bytes) -> Entry | None:
         row = self.conn.execute(
-            "SELECT path, kind, node_id, size, content_hash FROM entries WHERE node_id = ? "
-            "LIMIT 1",
+            "SELECT path, kind, node_id, size, content_hash FROM entries WHERE node_id = ? LIMIT 1",
             (node_id,),
         ).fetchone()
-        return None if row is None else Entry(
-            path=row[0], kind=row[1], node_id=row[2], size=row[3], content_hash=row[4]
+        return (
+            None
+            if row is None
+            else Entry(path=row[0], kind=row[1], node_id=row[2], size=row[3], content_hash=row[4])
         )
 
     def children(self, path: bytes) -> list[Entry]:

@@ -73,9 +73,7 @@ def _read_once(
         after = fs.fstat(fd)
     finally:
         fs.close(fd)
-    still = (
-        _sig(before)[:3] == _sig(after)[:3] and total == after.st_size == before.st_size
-    )
+    still = _sig(before)[:3] == _sig(after)[:3] and total == after.st_size == before.st_size
     return hasher.digest(), _sig(after), still
 
 

@@ -31,7 +31,7 @@ def _field(hasher: blake3.blake3, data: bytes) -> None:
 
 
 def file_node_id(rel_path: bytes, content_hash: bytes) -> NodeId:
-    """Id of a file at ``rel_path`` (raw bytes, ``/``-separated) whose content hashes to ``content_hash``."""
+    """Id of the file at ``rel_path`` (raw bytes, ``/``-separated) with this content hash."""
     h = blake3.blake3()
     _field(h, b"file")
     _field(h, rel_path)
@@ -40,7 +40,7 @@ def file_node_id(rel_path: bytes, content_hash: bytes) -> NodeId:
 
 
 def dir_node_id(rel_path: bytes, children: Iterable[tuple[bytes, bytes]]) -> NodeId:
-    """Id of a directory from its ``(raw name, child id)`` pairs; the order given does not matter."""
+    """Id of a directory from its ``(raw name, child id)`` pairs, in any order."""
     ordered = sorted(children)
     h = blake3.blake3()
     _field(h, b"dir")

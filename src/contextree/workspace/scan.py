@@ -76,7 +76,9 @@ class ScanReport:
             ],
             "unreadable_count": len(self.unreadable),
             "unstable": [display_path(p) for p in self.unstable[:REPORT_CAP]],
-            "nfc_twins": [[display_path(p) for p in twins] for twins in walk.nfc_twins[:REPORT_CAP]],
+            "nfc_twins": [
+                [display_path(p) for p in twins] for twins in walk.nfc_twins[:REPORT_CAP]
+            ],
             "virtualenvs": [display_path(p) for p in walk.virtualenvs[:REPORT_CAP]],
             "non_utf8_names": [display_path(p) for p in walk.non_utf8[:REPORT_CAP]],
         }
@@ -102,12 +104,7 @@ class _Plan:
         self.bytes_to_hash = 0
         for path, sig in walk.files.items():
             old = prev.get(path)
-            if (
-                old is not None
-                and old[0] == "file"
-                and old[3:] == sig
-                and sig[1] < racy_after_ns
-            ):
+            if old is not None and old[0] == "file" and old[3:] == sig and sig[1] < racy_after_ns:
                 self.reuse[path] = old
             else:
                 self.to_hash.append(path)

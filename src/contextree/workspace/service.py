@@ -17,7 +17,7 @@ from contextree.store.tree import ScanRow, TreeRows
 from contextree.workspace.hashing import default_processes
 from contextree.workspace.layout import STARTER_IGNORE, WorkspaceLayout
 from contextree.workspace.lock import writer_lock
-from contextree.workspace.scan import ScanOptions, ScanProgress, ScanReport, Scanner
+from contextree.workspace.scan import Scanner, ScanOptions, ScanProgress, ScanReport
 
 
 def scan_options(settings: Settings) -> ScanOptions:
