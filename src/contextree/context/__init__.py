@@ -1,0 +1,1 @@
+"""Context frames and their generation: frames, the queue, and the generation units."""
