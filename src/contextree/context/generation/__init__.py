@@ -1,1 +1,5 @@
-"""Generation units with explicit contracts: scope, currency, prompt collection, provider execution, metadata construction, orchestration, plan, executor and run."""
+"""Generation units with explicit contracts.
+
+Scope, currency, prompt collection, provider execution, metadata construction and
+orchestration produce one frame; plan, executor and run drive a whole ``generate``.
+"""
