@@ -7,12 +7,19 @@ reads configuration files or builds clients; nothing here runs at import time.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from contextree.config.paths import user_config_file
+from contextree.agents.registry import AgentRegistry
+from contextree.api import ContextApi
+from contextree.config.paths import user_config_dir, user_config_file
 from contextree.config.settings import Settings, load_settings
+from contextree.errors import PathNotFoundError
+from contextree.store.db import Store
 from contextree.workspace.layout import WorkspaceLayout
+from contextree.workspace.paths import IgnoreOptions
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,3 +36,51 @@ def load_workspace(workspace: str | None) -> Workspace:
     )
     settings = load_settings(files=[user_config_file(), layout.config_path])
     return Workspace(layout=layout, settings=settings)
+
+
+# --- agents and the context API ----------------------------------------------------------
+
+
+def agent_dirs(layout: WorkspaceLayout) -> tuple[Path, Path]:
+    """Where agent profiles are read from, lowest precedence first: the user's
+    ``<config dir>/agents`` and the workspace's ``.contextree/agents``."""
+    return (user_config_dir() / "agents", layout.data_dir / "agents")
+
+
+def load_agents(ws: Workspace) -> AgentRegistry:
+    """Built-in agents plus every profile in ``agent_dirs`` (a broken file is an error)."""
+    return AgentRegistry.load(agent_dirs(ws.layout))
+
+
+def ignore_options(settings: Settings) -> IgnoreOptions:
+    """The scan settings that decide what is ignored, for explaining a path's absence."""
+    return IgnoreOptions(
+        extra_ignores=tuple(os.fsencode(p) for p in settings.scan.ignore),
+        skip_virtualenvs=settings.scan.skip_virtualenvs,
+    )
+
+
+def open_store_for_reading(ws: Workspace) -> Store:
+    """The workspace store for a read-only command; takes no writer lock and creates nothing.
+    A workspace that was never scanned is a ``PathNotFoundError`` saying what to run."""
+    if not ws.layout.store_path.exists():
+        raise PathNotFoundError(
+            f"the workspace {ws.layout.root} has not been scanned yet",
+            hint="Run `contextree scan` first.",
+        )
+    return Store.open(ws.layout.store_path, synchronous=ws.settings.store.synchronous, create=False)
+
+
+def _no_configured_secrets() -> Iterable[str]:
+    return ()
+
+
+def context_api(
+    store: Store,
+    agents: AgentRegistry,
+    *,
+    secret_values: Callable[[], Iterable[str]] = _no_configured_secrets,
+) -> ContextApi:
+    """The ``ContextApi`` over ``store``. ``secret_values`` returns the configured API key
+    values that frame metadata must never contain (the provider profiles supply them)."""
+    return ContextApi(store, agents, secret_values=secret_values)

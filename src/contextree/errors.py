@@ -10,11 +10,34 @@ time (which may be retried by the one layer that retries: the generation queue).
     │   ├── WorkspaceError              the workspace path is missing or not a directory
     │   ├── PathNotFoundError           a path the user typed is not in the scanned tree
     │   ├── StoreVersionError           the store was written by a newer contextree
-    │   └── ProviderConfigError         unknown provider, unset API key variable, inline key
+    │   ├── ProviderConfigError         unknown provider, unset API key variable, inline key
+    │   ├── AgentConfigError            (a ConfigError) an agent profile file is invalid;
+    │   │                               names the file and the field
+    │   ├── AgentNotFoundError          no agent has that id (lists the known ids)
+    │   ├── AgentCannotWriteError       a reader agent was asked to write a frame
+    │   └── FrameNotFoundError          the path is scanned but has no frame yet
     └── RuntimeFailure                  something went wrong while working
         ├── WorkspaceBusyError          another writer holds the workspace lock; exit code 75
         ├── StoreError                  SQLite failed or the store file is damaged
         ├── ScanError                   the workspace root itself could not be read
+        ├── NodeNotInTreeError          a node id is not in the latest committed scan
+        ├── FrameWriteError             put_frame refused a frame; nothing was written
+        │   ├── InvalidFrameError       a frame is malformed or does not fit its write
+        │   │   ├── BasisMismatchError  the frame's basis names another node
+        │   │   └── AgentMismatchError  the frame's agent is not the writing agent
+        │   ├── LineageError            the lineage does not fit the frame
+        │   │   ├── ArtifactDigestMismatchError  an artifact's bytes do not hash to its key
+        │   │   └── LineageMismatchError         digests differ from the frame's metadata
+        │   └── MetadataContractError   frame metadata breaks the contract (carries ``key``);
+        │       │                       never quotes a value that looked like a secret
+        │       ├── MetadataForbiddenKeyError    prompt, raw_prompt, context, raw_context
+        │       ├── MetadataUnknownKeyError      not a registered key
+        │       ├── MetadataForbiddenValueError  a credential or a configured API key
+        │       ├── MetadataValueFormatError     e.g. a digest that is not 64 hex characters
+        │       ├── MetadataPerKeyBudgetError    one entry over its byte budget
+        │       ├── MetadataTotalBudgetError     all entries together over 64 KiB
+        │       ├── MetadataMissingKeyError      a required key is absent
+        │       └── MetadataAgentMismatchError   ``agent_id`` is not the writing agent
         └── ProviderError               a provider call failed; carries error_class,
             │                           retryable and retry_after (seconds or None)
             ├── RateLimitedError        429                               retryable
@@ -209,3 +232,110 @@ class EmptyCompletionError(ProviderError):
 
 class TruncatedError(ProviderError):
     error_class = "truncated"
+
+
+# --- agents, frames and the frame write boundary -------------------------------------------
+
+
+class AgentConfigError(ConfigError):
+    """An agent profile file is invalid; the message names the file and the field."""
+
+
+class AgentNotFoundError(UsageError):
+    """No agent has the requested id."""
+
+
+class AgentCannotWriteError(UsageError):
+    """A reader agent was asked to write a frame."""
+
+
+class FrameNotFoundError(UsageError):
+    """The path is in the scanned tree but has no frame yet for the agent asked about."""
+
+
+class NodeNotInTreeError(RuntimeFailure):
+    """A node id is not part of the latest committed scan (stale, or never scanned)."""
+
+
+class FrameWriteError(RuntimeFailure):
+    """``ContextApi.put_frame`` refused a frame; nothing was written."""
+
+
+class InvalidFrameError(FrameWriteError):
+    """A frame is malformed, or does not fit the write it was handed to."""
+
+
+class BasisMismatchError(InvalidFrameError):
+    """The frame's basis names a different node than the one written to."""
+
+
+class AgentMismatchError(InvalidFrameError):
+    """The frame's agent is not the agent doing the write."""
+
+
+class LineageError(FrameWriteError):
+    """The lineage handed to ``put_frame`` does not fit the frame."""
+
+
+class ArtifactDigestMismatchError(LineageError):
+    """An artifact's bytes do not hash to the digest it was filed under."""
+
+
+class LineageMismatchError(LineageError):
+    """The lineage's digests differ from the frame's metadata, or an artifact is unused."""
+
+
+class MetadataContractError(FrameWriteError):
+    """Frame metadata breaks the write contract. ``key`` names the offending entry (None for
+    whole-map problems). Messages never quote a value that was rejected as a secret."""
+
+    def __init__(self, message: str, *, key: str | None = None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.key = key
+
+
+class MetadataForbiddenKeyError(MetadataContractError):
+    """A key that must never be stored (raw prompt or context text)."""
+
+
+class MetadataUnknownKeyError(MetadataContractError):
+    """A key that is not in the metadata key registry."""
+
+
+class MetadataForbiddenValueError(MetadataContractError):
+    """A value that looks like a credential or contains a configured API key. ``pattern``
+    names the class of secret found (never the secret)."""
+
+    def __init__(self, message: str, *, key: str, pattern: str, hint: str | None = None) -> None:
+        super().__init__(message, key=key, hint=hint)
+        self.pattern = pattern
+
+
+class MetadataValueFormatError(MetadataContractError):
+    """A value that does not have the shape its key requires."""
+
+
+class MetadataPerKeyBudgetError(MetadataContractError):
+    """One entry (key bytes plus value bytes) is over its budget."""
+
+    def __init__(self, message: str, *, key: str, actual_bytes: int, max_bytes: int) -> None:
+        super().__init__(message, key=key)
+        self.actual_bytes = actual_bytes
+        self.max_bytes = max_bytes
+
+
+class MetadataTotalBudgetError(MetadataContractError):
+    """All entries together are over the total budget."""
+
+    def __init__(self, message: str, *, actual_bytes: int, max_bytes: int) -> None:
+        super().__init__(message)
+        self.actual_bytes = actual_bytes
+        self.max_bytes = max_bytes
+
+
+class MetadataMissingKeyError(MetadataContractError):
+    """A key the contract requires is absent."""
+
+
+class MetadataAgentMismatchError(MetadataContractError):
+    """The ``agent_id`` entry does not name the writing agent."""

@@ -28,8 +28,8 @@ pytestmark = [
     pytest.mark.skipif(shutil.which("git") is None, reason="git is not on PATH"),
 ]
 
-#: Raise locally to shake out disagreements, e.g. CONTEXTREE_ORACLE_EXAMPLES=2000.
-MAX_EXAMPLES = int(os.environ.get("CONTEXTREE_ORACLE_EXAMPLES", "250"))
+#: Raise locally to shake out disagreements, e.g. IGNORE_ORACLE_EXAMPLES=2000.
+MAX_EXAMPLES = int(os.environ.get("IGNORE_ORACLE_EXAMPLES", "250"))
 
 # Few names, so that patterns hit often; none collides with DEFAULT_IGNORES.
 NAMES = (
@@ -37,6 +37,8 @@ NAMES = (
     b"b",
     b"ab",
     b"ba",
+    b"abab",
+    b"a.a.py",
     b"d",
     b"e",
     b"x.py",
@@ -79,7 +81,12 @@ SEGMENTS = (
     b"\\[x]",
     b"\xff",
     "é".encode(),
-    b"?" * 2,
+    b"??",
+    b"*a*",
+    b"*a*b",
+    b"a*b*?",
+    b"*[ab]*b*",
+    b"?*a*.py",
 )
 # Atoms for unstructured patterns, to exercise odd corners of the glob syntax.
 RAW_ATOMS = (b"a", b"b", b"d", b"*", b"?", b"[", b"]", b"!", b"^", b"-", b"/", b"\\", b" ", b":")

@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from contextree import __version__
-from contextree.cli import workspace_cmds
+from contextree.cli import agent_cmds, get_cmds, provider_cmds, workspace_cmds
 from contextree.cli.output import CliState
 
 
@@ -58,6 +58,9 @@ def _global_options(
 
 
 workspace_cmds.register(app)
+agent_cmds.register(app)
+get_cmds.register(app)
+provider_cmds.register(app)
 
 
 def main() -> None:

@@ -74,6 +74,66 @@ MIGRATIONS: tuple[Migration, ...] = (
         ) WITHOUT ROWID;
         """,
     ),
+    Migration(
+        version=2,
+        name="frames",
+        script="""
+        -- Frames: append-only and content-addressed. An identical frame is stored once; the
+        -- first writer's metadata and time are kept (each write's own are in generations).
+        CREATE TABLE frames (
+            frame_id       BLOB PRIMARY KEY,
+            schema_version INTEGER NOT NULL,
+            basis_kind     TEXT NOT NULL CHECK (basis_kind IN ('node', 'frame', 'both')),
+            node_id        BLOB,              -- the basis node; NULL for a frame-only basis
+            basis_frame    BLOB,              -- the basis frame; NULL for a node-only basis
+            agent_id       TEXT NOT NULL,
+            frame_type     TEXT NOT NULL,
+            content        BLOB NOT NULL,
+            metadata       TEXT NOT NULL,     -- JSON object, keys sorted
+            created_at_ns  INTEGER NOT NULL
+        );
+
+        -- One row per successful write, so history is per path and survives edits that
+        -- change node ids. The digests name artifacts (prompt, context, request body).
+        CREATE TABLE generations (
+            id             INTEGER PRIMARY KEY AUTOINCREMENT,
+            path           BLOB NOT NULL,
+            node_id        BLOB NOT NULL,
+            agent_id       TEXT NOT NULL,
+            frame_type     TEXT NOT NULL,
+            frame_id       BLOB NOT NULL REFERENCES frames (frame_id),
+            input_key      TEXT,
+            prompt_digest  TEXT,
+            context_digest TEXT,
+            request_digest TEXT,
+            metadata       TEXT NOT NULL,     -- this write's metadata, JSON, keys sorted
+            created_at_ns  INTEGER NOT NULL
+        );
+        CREATE INDEX generations_by_path ON generations (path, agent_id, frame_type, id);
+
+        -- The latest frame per (node, agent, frame type): last write wins. input_key is the
+        -- digest of what the head was generated from (NULL: written without lineage, never
+        -- current); generation_id is the write that set it.
+        CREATE TABLE heads (
+            node_id        BLOB NOT NULL,
+            agent_id       TEXT NOT NULL,
+            frame_type     TEXT NOT NULL,
+            frame_id       BLOB NOT NULL REFERENCES frames (frame_id),
+            input_key      TEXT,
+            generation_id  INTEGER NOT NULL REFERENCES generations (id),
+            updated_at_ns  INTEGER NOT NULL,
+            PRIMARY KEY (node_id, agent_id, frame_type)
+        ) WITHOUT ROWID;
+
+        -- Content-addressed texts behind a frame: prompt, context and provider request body.
+        CREATE TABLE artifacts (
+            digest         TEXT PRIMARY KEY,
+            kind           TEXT NOT NULL CHECK (kind IN ('prompt', 'context', 'request')),
+            size           INTEGER NOT NULL,
+            body           BLOB NOT NULL
+        );
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

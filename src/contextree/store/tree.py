@@ -205,6 +205,23 @@ class TreeRows:
             Entry(path=r[0], kind=r[1], node_id=r[2], size=r[3], content_hash=r[4]) for r in rows
         ]
 
+    def subtree(self, path: bytes) -> list[Entry]:
+        """The entry at ``path`` and every entry below it (all of them for the root)."""
+        if not path:
+            rows = self.conn.execute(
+                "SELECT path, kind, node_id, size, content_hash FROM entries"
+            ).fetchall()
+        else:
+            # Children of p sort between p + b"/" and p + b"0" ("0" is the byte after "/").
+            rows = self.conn.execute(
+                "SELECT path, kind, node_id, size, content_hash FROM entries "
+                "WHERE path = ? OR (path >= ? AND path < ?)",
+                (path, path + b"/", path + b"0"),
+            ).fetchall()
+        return [
+            Entry(path=r[0], kind=r[1], node_id=r[2], size=r[3], content_hash=r[4]) for r in rows
+        ]
+
     def counts(self) -> tuple[int, int]:
         """(files, directories) in the current tree."""
         rows = dict(self.conn.execute("SELECT kind, COUNT(*) FROM entries GROUP BY kind"))

@@ -18,6 +18,8 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+__all__ = ["DEFAULT_IGNORES", "IGNORE_FILE_NAMES", "IgnoreRules"]
+
 DEFAULT_IGNORES: tuple[bytes, ...] = (
     b".git",
     b".contextree",
@@ -104,12 +106,13 @@ class IgnoreRules:
     def at_root(
         cls, *, defaults: Sequence[bytes] = DEFAULT_IGNORES, exclude_file: bytes | None = None
     ) -> IgnoreRules:
-        """Rules before any ignore file is read: ``defaults`` (each one ignore-file line, lowest
-        precedence), then the content of ``.git/info/exclude`` (root-relative, below every
+        """Rules before any ignore file is read: ``defaults`` (each read as an ignore-file line,
+        lowest precedence; a bare name matches at any depth), then the content of
+        ``.git/info/exclude`` (root-relative like a root ``.gitignore``, but below every
         ignore file)."""
-        patterns = [p for line in defaults if (p := _parse_line(line)) is not None]
+        patterns = [pattern for line in defaults for pattern in _parse_ignore_file(line)]
         if exclude_file is not None:
-            patterns.extend(parse_ignore_file(exclude_file))
+            patterns.extend(_parse_ignore_file(exclude_file))
         if not patterns:
             return cls()
         return cls((_Layer.build(b"", tuple(patterns)),))
@@ -118,7 +121,7 @@ class IgnoreRules:
         """Rules for the entries of directory ``dir_rel`` (``b""`` for the root), adding the
         ``(file name, content)`` ignore files found directly in it, in increasing precedence.
         Returns ``self`` when they add no pattern."""
-        patterns = tuple(p for _, content in ignore_files for p in parse_ignore_file(content))
+        patterns = tuple(p for _, content in ignore_files for p in _parse_ignore_file(content))
         if not patterns:
             return self
         layers = self._layers
@@ -141,7 +144,7 @@ class IgnoreRules:
         return False
 
 
-def parse_ignore_file(content: bytes) -> Iterator[_Pattern]:
+def _parse_ignore_file(content: bytes) -> Iterator[_Pattern]:
     """The patterns of one ignore file, in file order, skipping lines that can never match."""
     if content.startswith(_UTF8_BOM):
         content = content[len(_UTF8_BOM) :]
@@ -208,51 +211,76 @@ def _literal_prefix_length(glob: bytes) -> int:
     return len(glob)
 
 
+_IN_NAME = b"[^/]*"  # "*": any run of bytes within one path component
+_ANYTHING = b".*"  # "**" at the end or before an escaped slash: slashes too
+_DIRECTORIES = b"(?:.*/)?"  # "**/": zero or more whole directories
+
+
 def _translate(glob: bytes, *, pathname: bool) -> bytes:
     """Regex source for git's wildmatch of ``glob`` over a whole string.
 
     With ``pathname`` (WM_PATHNAME), ``**`` between slashes or at either end also matches
     slashes; otherwise the subject is a single name, which never contains a slash.
     """
-    parts: list[bytes] = []
+    segments: list[list[bytes]] = [[]]  # the star-free runs around each star
+    stars: list[bytes] = []
     index = 0
     end = len(glob)
     while index < end:
         char = glob[index]
         if char == _STAR:
-            run_end = index
-            while run_end < end and glob[run_end] == _STAR:
-                run_end += 1
-            part, index = _translate_stars(glob, index, run_end, pathname=pathname)
-            parts.append(part)
-        elif char == _QUESTION:
-            parts.append(b"[^/]")
+            star, index = _translate_stars(glob, index, pathname=pathname)
+            stars.append(star)
+            segments.append([])
+            continue
+        if char == _QUESTION:
+            part = b"[^/]"
             index += 1
         elif char == _BRACKET:
             part, index = _translate_bracket(glob, index + 1)
-            parts.append(part)
         elif char == _BACKSLASH:
             if index + 1 == end:
                 raise _NeverMatches  # a trailing backslash escapes nothing
-            parts.append(re.escape(glob[index + 1 : index + 2]))
+            part = re.escape(glob[index + 1 : index + 2])
             index += 2
         else:
-            parts.append(re.escape(glob[index : index + 1]))
+            part = re.escape(glob[index : index + 1])
             index += 1
+        segments[-1].append(part)
+    return _join_segments([b"".join(segment) for segment in segments], stars)
+
+
+def _join_segments(segments: list[bytes], stars: list[bytes]) -> bytes:
+    """Glue star-free segments and stars, keeping matching linear in the number of stars.
+
+    A plain regex backtracks through every split between consecutive stars (``*a*a*a*a*a*b``
+    took minutes on a 120-byte name); git's wildmatch prunes that. A segment between a ``*``
+    and a later star only ever needs its leftmost occurrence: the later star can absorb the
+    bytes a further-right occurrence would have skipped (none is a slash, or a slash in the
+    segment pins its position anyway). So that segment is matched lazily inside an atomic group.
+    """
+    parts = [segments[0]]
+    for number, star in enumerate(stars):
+        body = segments[number + 1]
+        if star == _IN_NAME and body and number + 1 < len(stars):
+            parts.append(b"(?>" + _IN_NAME + b"?" + body + b")")
+        else:
+            parts += (star, body)
     return b"".join(parts)
 
 
-def _translate_stars(glob: bytes, start: int, run_end: int, *, pathname: bool) -> tuple[bytes, int]:
+def _translate_stars(glob: bytes, start: int, *, pathname: bool) -> tuple[bytes, int]:
+    run_end = start
+    while run_end < len(glob) and glob[run_end] == _STAR:
+        run_end += 1
     after = glob[run_end : run_end + 2]
     double = run_end - start >= 2 and (start == 0 or glob[start - 1] == _SLASH)
     if pathname and double:
-        if not after:
-            return b".*", run_end
+        if not after or after == b"\\/":
+            return _ANYTHING, run_end
         if after[0] == _SLASH:
-            return b"(?:.*/)?", run_end + 1  # zero or more whole directories
-        if after == b"\\/":
-            return b".*", run_end
-    return b"[^/]*", run_end
+            return _DIRECTORIES, run_end + 1
+    return _IN_NAME, run_end
 
 
 def _translate_bracket(glob: bytes, index: int) -> tuple[bytes, int]:

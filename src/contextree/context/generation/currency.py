@@ -27,6 +27,37 @@ def _field(hasher: blake3.blake3, data: bytes) -> None:
     hasher.update(data)
 
 
+class CurrencyKeys:
+    """Input keys for many nodes of one (agent prompt profile, provider, model).
+
+    The fields every key shares are hashed once; each key then costs one copy of that
+    state plus the node's own fields, which keeps a 100k-node plan cheap.
+    """
+
+    def __init__(self, *, prompt_digest: str, provider_name: str, model: str) -> None:
+        base = blake3.blake3()
+        _field(base, CURRENCY_VERSION)
+        _field(base, prompt_digest.encode("utf-8"))
+        _field(base, provider_name.encode("utf-8"))
+        _field(base, model.encode("utf-8"))
+        self._base = base
+
+    def file_key(self, node_id: bytes) -> str:
+        h = self._base.copy()
+        _field(h, node_id)
+        _field(h, b"file")
+        return h.hexdigest()
+
+    def dir_key(self, node_id: bytes, child_frame_ids: Sequence[bytes]) -> str:
+        h = self._base.copy()
+        _field(h, node_id)
+        _field(h, b"dir")
+        h.update(_U64.pack(len(child_frame_ids)))
+        for frame_id in child_frame_ids:
+            _field(h, frame_id)
+        return h.hexdigest()
+
+
 def input_key(
     *,
     node_id: bytes,
@@ -40,17 +71,7 @@ def input_key(
     ``child_frame_ids`` is None for a file and, for a directory, the current frame id of each
     child in child-name order (``MISSING_CHILD`` for a child without one).
     """
-    h = blake3.blake3()
-    _field(h, CURRENCY_VERSION)
-    _field(h, node_id)
-    _field(h, prompt_digest.encode("utf-8"))
-    _field(h, provider_name.encode("utf-8"))
-    _field(h, model.encode("utf-8"))
+    keys = CurrencyKeys(prompt_digest=prompt_digest, provider_name=provider_name, model=model)
     if child_frame_ids is None:
-        _field(h, b"file")
-    else:
-        _field(h, b"dir")
-        h.update(_U64.pack(len(child_frame_ids)))
-        for frame_id in child_frame_ids:
-            _field(h, frame_id)
-    return h.hexdigest()
+        return keys.file_key(node_id)
+    return keys.dir_key(node_id, child_frame_ids)

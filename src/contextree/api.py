@@ -1,0 +1,403 @@
+"""ContextApi: the one write boundary for frames, and the read side (heads, views, history).
+
+Owns ``put_frame``, the only code that inserts a frame or moves a head. It checks, in this
+order, each failure with its own error: the agent exists (``AgentNotFoundError``); it may write
+(``AgentCannotWriteError``); the node is in the latest committed scan (``NodeNotInTreeError``);
+the basis names that node (``BasisMismatchError``); the frame's agent is the writer
+(``AgentMismatchError``); the metadata contract passes (a ``MetadataContractError``); the
+lineage fits the frame (a ``LineageError``). Then the frame, the artifacts, a generation row and
+the head are committed in one transaction, or nothing is. ``put_frame`` is synchronous and
+thread-safe (one lock around every use of the connection), so async code may call it through
+``asyncio.to_thread``. It must not render prompts, call providers or decide currency.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+
+from contextree.agents.registry import AgentRegistry
+from contextree.context.frame import Basis, BasisKind, Frame, FrameId
+from contextree.errors import (
+    AgentCannotWriteError,
+    AgentMismatchError,
+    ArtifactDigestMismatchError,
+    BasisMismatchError,
+    LineageMismatchError,
+    NodeNotInTreeError,
+    StoreError,
+)
+from contextree.metadata.contract import validate
+from contextree.store.db import Store
+from contextree.store.digest import Digest, digest_bytes, is_digest
+from contextree.store.frames import FrameRow, FrameRows, GenerationRow, HeadRow
+from contextree.store.tree import Entry, TreeRows
+from contextree.workspace.merkle import NodeId
+
+
+def _no_secrets() -> Iterable[str]:
+    return ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Lineage:
+    """What a generated frame was made from. ``input_key`` goes on the head (None: never
+    current); the digests must equal the frame's ``prompt_digest``, ``context_digest`` and
+    ``prompt_link_id`` metadata; ``artifacts`` maps a digest to the bytes it names (the
+    prompt text, the context text, the exact provider request body), each stored once."""
+
+    input_key: Digest | None
+    prompt_digest: Digest
+    context_digest: Digest
+    request_digest: Digest
+    artifacts: Mapping[Digest, bytes] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "artifacts", MappingProxyType(dict(self.artifacts)))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Head:
+    """The latest frame of (node, agent, frame type) and what it was generated from."""
+
+    node_id: NodeId
+    agent_id: str
+    frame_type: str
+    frame_id: FrameId
+    input_key: Digest | None
+    generation_id: int
+    updated_at_ns: int
+
+
+class Ordering(StrEnum):
+    RECENCY = "recency"  # newest write first
+    FRAME_TYPE = "frame_type"
+    AGENT = "agent"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NodeView:
+    """How ``get_node`` selects frames. Filters must all match; ``max_frames`` caps the heads
+    and, separately, the history."""
+
+    max_frames: int = 100
+    ordering: Ordering = Ordering.RECENCY
+    frame_type: str | None = None
+    agent_id: str | None = None
+    history: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FrameEntry:
+    """One write of a frame to a path. ``frame`` is the stored frame (an identical frame is
+    stored once, with its first writer's metadata); ``metadata`` is this write's own."""
+
+    frame: Frame
+    node_id: NodeId
+    path: bytes
+    metadata: Mapping[str, str]
+    input_key: Digest | None
+    written_at_ns: int
+    generation_id: int
+    is_head: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NodeContext:
+    node_id: NodeId
+    path: bytes
+    kind: str
+    size: int | None
+    #: Heads of the node that pass the view's filters, ordered and capped.
+    frames: tuple[FrameEntry, ...]
+    #: Number of heads of the node before filtering.
+    frame_count: int
+    #: With ``view.history``: writes to this path (any node id it had), newest first.
+    history: tuple[FrameEntry, ...] = ()
+
+
+_ARTIFACT_KINDS = ("prompt", "context", "request")
+_SORT_KEYS: Mapping[Ordering, Callable[[FrameEntry], tuple[object, ...]]] = {
+    Ordering.RECENCY: lambda e: (-e.written_at_ns, e.frame.frame_type, e.frame.agent_id),
+    Ordering.FRAME_TYPE: lambda e: (e.frame.frame_type, e.frame.agent_id),
+    Ordering.AGENT: lambda e: (e.frame.agent_id, e.frame.frame_type),
+}
+
+
+class ContextApi:
+    """Frames of one workspace store. ``secret_values`` returns the configured API key
+    values (asked on every write); ``_after_frame_insert`` is a test seam run between the
+    frame insert and the rest of the write."""
+
+    def __init__(
+        self,
+        store: Store,
+        agents: AgentRegistry,
+        *,
+        secret_values: Callable[[], Iterable[str]] = _no_secrets,
+        clock: Callable[[], int] = time.time_ns,
+        _after_frame_insert: Callable[[], None] | None = None,
+    ) -> None:
+        self._store = store
+        self._agents = agents
+        self._secret_values = secret_values
+        self._clock = clock
+        self._after_frame_insert = _after_frame_insert
+        self._tree = TreeRows(store.conn)
+        self._rows = FrameRows(store.conn)
+        self._lock = threading.RLock()
+
+    # -- the write boundary ---------------------------------------------------------------
+
+    def put_frame(
+        self, node_id: NodeId, frame: Frame, agent_id: str, lineage: Lineage | None = None
+    ) -> FrameId:
+        """Validate and store ``frame`` for ``node_id`` and make it the head of (node, agent,
+        frame type). Returns the frame id. A frame with ``lineage`` is a generated frame and
+        must carry the full generated metadata; without lineage the head gets no input key."""
+        agent = self._agents.get(agent_id)
+        if not agent.can_write:
+            raise AgentCannotWriteError(
+                f"agent '{agent_id}' has role {agent.role.value} and cannot write frames",
+                hint="Use a writer agent; `contextree agent list` shows the roles.",
+            )
+        with self._lock, self._store.transaction():
+            entry = self._entry(node_id)
+            _check_basis(frame.basis, node_id)
+            if frame.agent_id != agent_id:
+                raise AgentMismatchError(
+                    f"the frame's agent '{frame.agent_id}' is not the writing agent '{agent_id}'"
+                )
+            validate(
+                frame.metadata,
+                agent_id=agent_id,
+                generated=lineage is not None,
+                secret_values=self._secret_values(),
+            )
+            artifacts = _check_lineage(frame, lineage)
+            now = self._clock()
+            self._rows.insert_frame(_frame_row(frame))
+            if self._after_frame_insert is not None:
+                self._after_frame_insert()
+            for digest, kind, body in artifacts:
+                self._rows.insert_artifact(digest, kind, body)
+            generation_id = self._rows.insert_generation(
+                GenerationRow(
+                    id=0,
+                    path=entry.path,
+                    node_id=node_id,
+                    agent_id=agent_id,
+                    frame_type=frame.frame_type,
+                    frame_id=frame.frame_id,
+                    input_key=lineage.input_key if lineage else None,
+                    prompt_digest=lineage.prompt_digest if lineage else None,
+                    context_digest=lineage.context_digest if lineage else None,
+                    request_digest=lineage.request_digest if lineage else None,
+                    metadata=frame.metadata,
+                    created_at_ns=now,
+                )
+            )
+            self._rows.set_head(
+                HeadRow(
+                    node_id=node_id,
+                    agent_id=agent_id,
+                    frame_type=frame.frame_type,
+                    frame_id=frame.frame_id,
+                    input_key=lineage.input_key if lineage else None,
+                    generation_id=generation_id,
+                    updated_at_ns=now,
+                )
+            )
+        return frame.frame_id
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def get_node(self, node_id: NodeId, view: NodeView | None = None) -> NodeContext:
+        """The node's heads (and, if asked, its path's history) as ``view`` selects them."""
+        view = view or NodeView()
+        with self._lock:
+            entry = self._entry(node_id)
+            heads = self._rows.heads_for_node(node_id)
+            head_generations = {h.generation_id for h in heads}
+            selected = [
+                self._frame_entry(h.generation_id, is_head=True)
+                for h in heads
+                if _passes(view, h.agent_id, h.frame_type)
+            ]
+            selected.sort(key=_SORT_KEYS[view.ordering])
+            history: list[FrameEntry] = []
+            if view.history:
+                for row in self._rows.generations_for_path(
+                    entry.path,
+                    agent_id=view.agent_id,
+                    frame_type=view.frame_type,
+                    limit=view.max_frames,
+                ):
+                    history.append(self._to_entry(row, is_head=row.id in head_generations))
+        return NodeContext(
+            node_id=node_id,
+            path=entry.path,
+            kind=entry.kind,
+            size=entry.size,
+            frames=tuple(selected[: view.max_frames]),
+            frame_count=len(heads),
+            history=tuple(history),
+        )
+
+    def head(self, node_id: NodeId, agent_id: str, frame_type: str) -> Head | None:
+        with self._lock:
+            row = self._rows.head(node_id, agent_id, frame_type)
+        return None if row is None else _head(row)
+
+    def heads(
+        self, node_ids: Iterable[NodeId], *, agent_id: str, frame_type: str
+    ) -> dict[NodeId, Head]:
+        """Heads of many nodes for one agent and frame type; nodes without one are absent."""
+        with self._lock:
+            rows = self._rows.heads_for_nodes(node_ids, agent_id, frame_type)
+        return {NodeId(k): _head(v) for k, v in rows.items()}
+
+    def get_frame(self, frame_id: FrameId) -> Frame | None:
+        with self._lock:
+            row = self._rows.frame(frame_id)
+        return None if row is None else _frame(row)
+
+    def artifact(self, digest: Digest) -> bytes | None:
+        """The stored prompt, context or request body named by ``digest``."""
+        with self._lock:
+            found = self._rows.artifact(digest)
+        return None if found is None else found[1]
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _entry(self, node_id: NodeId) -> Entry:
+        entry = self._tree.entry_by_node(node_id)
+        if entry is None:
+            raise NodeNotInTreeError(
+                f"node {node_id.hex()} is not in the latest scan",
+                hint="The workspace changed since that node id was read: run `contextree scan` "
+                "and look the path up again.",
+            )
+        return entry
+
+    def _frame_entry(self, generation_id: int, *, is_head: bool) -> FrameEntry:
+        row = self._rows.generation(generation_id)
+        if row is None:
+            raise StoreError(f"generation {generation_id} named by a head is missing")
+        return self._to_entry(row, is_head=is_head)
+
+    def _to_entry(self, row: GenerationRow, *, is_head: bool) -> FrameEntry:
+        stored = self._rows.frame(row.frame_id)
+        if stored is None:
+            raise StoreError(f"frame {row.frame_id.hex()} named by generation {row.id} is missing")
+        return FrameEntry(
+            frame=_frame(stored),
+            node_id=NodeId(row.node_id),
+            path=row.path,
+            metadata=MappingProxyType(dict(row.metadata)),
+            input_key=Digest(row.input_key) if row.input_key is not None else None,
+            written_at_ns=row.created_at_ns,
+            generation_id=row.id,
+            is_head=is_head,
+        )
+
+
+def _passes(view: NodeView, agent_id: str, frame_type: str) -> bool:
+    return (view.agent_id is None or view.agent_id == agent_id) and (
+        view.frame_type is None or view.frame_type == frame_type
+    )
+
+
+def _check_basis(basis: Basis, node_id: NodeId) -> None:
+    if basis.node_id is not None and basis.node_id != node_id:
+        raise BasisMismatchError(
+            f"the frame's basis node {basis.node_id.hex()} is not the node written to "
+            f"({node_id.hex()})"
+        )
+
+
+def _check_lineage(frame: Frame, lineage: Lineage | None) -> list[tuple[str, str, bytes]]:
+    """(digest, kind, body) of each artifact to store, after checking the lineage."""
+    if lineage is None:
+        return []
+    if lineage.input_key is not None and not is_digest(lineage.input_key):
+        raise LineageMismatchError("the lineage's input_key is not a digest")
+    named = {
+        "prompt_digest": lineage.prompt_digest,
+        "context_digest": lineage.context_digest,
+        "prompt_link_id": lineage.request_digest,
+    }
+    for key, expected in named.items():
+        if frame.metadata.get(key) != expected:
+            raise LineageMismatchError(
+                f"metadata `{key}` differs from the digest the lineage records for it"
+            )
+    kinds: dict[Digest, str] = {}
+    for kind, named_digest in zip(_ARTIFACT_KINDS, named.values(), strict=True):
+        kinds.setdefault(named_digest, kind)
+    out: list[tuple[str, str, bytes]] = []
+    for digest in sorted(lineage.artifacts):
+        body = lineage.artifacts[digest]
+        actual = digest_bytes(body)
+        if actual != digest:
+            raise ArtifactDigestMismatchError(
+                f"the artifact filed under {digest} hashes to {actual}; nothing was written"
+            )
+        if digest not in kinds:
+            raise LineageMismatchError(
+                f"artifact {digest} is neither the prompt, the context nor the request body"
+            )
+        out.append((digest, kinds[digest], body))
+    return out
+
+
+def _frame_row(frame: Frame) -> FrameRow:
+    return FrameRow(
+        frame_id=frame.frame_id,
+        basis_kind=frame.basis.kind.value,
+        node_id=frame.basis.node_id,
+        basis_frame=frame.basis.frame_id,
+        agent_id=frame.agent_id,
+        frame_type=frame.frame_type,
+        content=frame.content,
+        metadata=frame.metadata,
+        created_at_ns=frame.created_at_ns,
+    )
+
+
+def _frame(row: FrameRow) -> Frame:
+    basis = Basis(
+        kind=BasisKind(row.basis_kind),
+        node_id=NodeId(row.node_id) if row.node_id is not None else None,
+        frame_id=FrameId(row.basis_frame) if row.basis_frame is not None else None,
+    )
+    frame = Frame(
+        basis=basis,
+        agent_id=row.agent_id,
+        frame_type=row.frame_type,
+        content=row.content,
+        metadata=row.metadata,
+        created_at_ns=row.created_at_ns,
+    )
+    if frame.frame_id != row.frame_id:
+        raise StoreError(
+            f"frame {row.frame_id.hex()} is damaged: its fields hash to {frame.frame_id.hex()}",
+            hint="The store file was changed outside contextree; regenerate the affected paths.",
+        )
+    return frame
+
+
+def _head(row: HeadRow) -> Head:
+    return Head(
+        node_id=NodeId(row.node_id),
+        agent_id=row.agent_id,
+        frame_type=row.frame_type,
+        frame_id=FrameId(row.frame_id),
+        input_key=Digest(row.input_key) if row.input_key is not None else None,
+        generation_id=row.generation_id,
+        updated_at_ns=row.updated_at_ns,
+    )

@@ -1,0 +1,171 @@
+"""Typed contracts between the generation queue and the generation units.
+
+Owns the values that cross unit boundaries during generation (a request, the assembled prompt,
+a prepared provider call, a skip, a result, the provider's answer, the generated metadata) and
+the ``Orchestration`` protocol the queue drives. Every value is a frozen, keyword-only dataclass.
+
+It must not import ``contextree.providers``, ``contextree.metadata``, ``contextree.api`` or
+aiohttp (an import-linter contract checks it): the queue depends on this module, and the queue
+must stay ignorant of how prompts are built, providers are called and metadata is checked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Literal, Protocol
+
+from contextree.context.frame import FrameId
+from contextree.store.digest import Digest
+from contextree.workspace.merkle import NodeId
+
+NodeKind = Literal["file", "dir"]
+PromptRole = Literal["system", "user", "assistant"]
+#: What the queue deduplicates on: (node id, agent id, frame type).
+RequestIdentity = tuple[NodeId, str, str]
+
+
+class Priority(IntEnum):
+    """How urgently a request should run; a greater value is served first."""
+
+    LOW = 0
+    NORMAL = 1
+    HIGH = 2
+    URGENT = 3
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GenerationRequest:
+    """Generate one frame of ``frame_type`` by ``agent_id`` for one node.
+
+    ``path`` is workspace-relative raw bytes, used for messages and telemetry only; ``depth``
+    is the path depth (the root is 0), used to serve deeper nodes first.
+    """
+
+    node_id: NodeId
+    path: bytes
+    node_kind: NodeKind
+    depth: int
+    agent_id: str
+    provider_name: str
+    frame_type: str
+    force: bool = False
+    plan_id: str | None = None
+
+    @property
+    def identity(self) -> RequestIdentity:
+        """Two requests with the same identity produce the same head, so they run once."""
+        return (self.node_id, self.agent_id, self.frame_type)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PromptMessage:
+    """One chat message; orchestration converts it to the provider's own type."""
+
+    role: PromptRole
+    content: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TruncationFacts:
+    """What had to be cut to fit the prompt budgets.
+
+    ``children_cut`` lists child paths whose frames were shortened or dropped to fit the
+    directory context budget.
+    """
+
+    file_truncated: bool = False
+    original_bytes: int | None = None
+    kept_bytes: int | None = None
+    children_cut: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AssembledPrompt:
+    """The prompt for one request: rendered user prompt, system prompt and chat messages."""
+
+    user_prompt: str
+    system_prompt: str
+    messages: tuple[PromptMessage, ...]
+    prompt_digest: Digest
+    context_digest: Digest
+    included_children: tuple[str, ...] = ()
+    truncation: TruncationFacts = TruncationFacts()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PreparedCall:
+    """A request that needs a provider call.
+
+    The queue reads only ``provider_name`` (the provider actually called, which may differ
+    from the request's, e.g. ``structural`` for a lockfile) and ``token_estimate`` to apply
+    limits; ``payload`` is opaque to it and handed back to ``Orchestration.execute`` untouched.
+    """
+
+    request: GenerationRequest
+    provider_name: str
+    token_estimate: int
+    input_key: str
+    payload: object
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Skip:
+    """No call is needed; ``frame_id`` is the current head's (None when there is none)."""
+
+    request: GenerationRequest
+    frame_id: FrameId | None
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FrameResult:
+    """A frame was written for the request."""
+
+    frame_id: FrameId
+    tokens_in: int
+    tokens_out: int
+    served_model: str
+    provider_name: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProviderResult:
+    """What a provider answered, in provider-neutral terms. ``request_body`` is the exact
+    bytes sent, kept for audit and the parity fixtures."""
+
+    content: str
+    served_model: str
+    tokens_in: int
+    tokens_out: int
+    finish_reason: str
+    latency_s: float
+    request_body: bytes
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GeneratedMetadata:
+    """The typed metadata of a generated frame, before it is turned into frame metadata."""
+
+    agent_id: str
+    provider: str
+    provider_type: str
+    model: str
+    prompt_digest: Digest
+    context_digest: Digest
+    prompt_link_id: str
+    tokens_in: int
+    tokens_out: int
+    finish_reason: str
+
+
+class Orchestration(Protocol):
+    """What the queue calls for each attempt: ``prepare``, then (after limits) ``execute``."""
+
+    async def prepare(self, request: GenerationRequest) -> PreparedCall | Skip:
+        """Decide whether the request needs a provider call and, if so, build it."""
+        ...
+
+    async def execute(self, prepared: PreparedCall) -> FrameResult:
+        """Call the provider, build the metadata and write the frame."""
+        ...

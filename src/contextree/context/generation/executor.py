@@ -1,0 +1,375 @@
+"""The executor: runs a plan through the queue, leaf to root, and accounts for every node.
+
+Owns scheduling and failure policy. By default a node is submitted as soon as all of its
+planned children have finished (dependency-driven, deepest first, no level barrier); with the
+``levels`` schedule, level k+1 starts only after level k. At most ``window`` requests are
+submitted at once, so a 100k-node plan never fills the queue, and nothing waits with a
+timeout: only provider attempts time out (in the queue and the adapters). When a node fails,
+its ancestors are *blocked*, never generated with missing child context; ``continue`` lets
+everything else finish, ``stop`` submits nothing new, ``fail-fast`` also cancels what is in
+flight. It never builds prompts or calls providers: the queue and orchestration do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from contextree.context.generation.contracts import Priority
+from contextree.context.generation.plan import GenerationPlan, PlanItem
+from contextree.context.queue import FrameGenerationQueue, OutcomeStatus, RequestOutcome
+from contextree.telemetry import Event, EventValue, Observer, safe_emit
+from contextree.workspace.walk import display_path
+
+
+class Schedule(StrEnum):
+    DAG = "dag"
+    LEVELS = "levels"
+
+
+class FailurePolicy(StrEnum):
+    CONTINUE = "continue"
+    STOP = "stop"
+    FAIL_FAST = "fail-fast"
+
+
+class NodeStatus(StrEnum):
+    DONE = "done"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+    BLOCKED = "blocked"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NodeResult:
+    path: bytes
+    node_id: bytes
+    kind: str
+    status: NodeStatus
+    frame_id: bytes | None = None
+    error_class: str | None = None
+    message: str | None = None
+    hint: str | None = None
+    attempts: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    #: For a blocked node: the failed descendant that blocked it.
+    blocked_by: bytes | None = None
+    reason: str | None = None
+
+
+@dataclass(kw_only=True)
+class GenerationResult:
+    plan_id: str
+    nodes: dict[bytes, NodeResult] = field(default_factory=dict)
+
+    def count(self, status: NodeStatus) -> int:
+        return sum(1 for r in self.nodes.values() if r.status is status)
+
+    @property
+    def tokens(self) -> tuple[int, int]:
+        return (
+            sum(r.tokens_in for r in self.nodes.values()),
+            sum(r.tokens_out for r in self.nodes.values()),
+        )
+
+    @property
+    def succeeded(self) -> bool:
+        bad = (NodeStatus.FAILED, NodeStatus.BLOCKED, NodeStatus.CANCELLED)
+        return not any(r.status in bad for r in self.nodes.values())
+
+
+#: Called with each node result as it is decided (for progress displays and ledgers).
+ResultListener = Callable[[NodeResult], None]
+
+
+class Executor:
+    """Runs one plan at a time through ``queue`` (which must already be started)."""
+
+    def __init__(
+        self,
+        queue: FrameGenerationQueue,
+        *,
+        observer: Observer,
+        schedule: Schedule = Schedule.DAG,
+        failure_policy: FailurePolicy = FailurePolicy.CONTINUE,
+        window: int = 16,
+        on_result: ResultListener | None = None,
+    ) -> None:
+        if window < 1:
+            raise ValueError("window must be at least 1")
+        self.queue = queue
+        self.observer = observer
+        self.schedule = schedule
+        self.failure_policy = failure_policy
+        self.window = window
+        self.on_result = on_result
+
+    async def run(self, plan: GenerationPlan) -> GenerationResult:
+        plan.validate()
+        run = _Run(self, plan)
+        self._emit("plan_constructed", plan_data(plan))
+        for skipped in plan.skipped:
+            run.record(
+                NodeResult(
+                    path=skipped.path,
+                    node_id=skipped.node_id,
+                    kind=skipped.kind,
+                    status=NodeStatus.SKIPPED,
+                    frame_id=skipped.frame_id,
+                    reason=skipped.reason,
+                )
+            )
+        if self.schedule is Schedule.DAG:
+            await run.by_dependency()
+        else:
+            await run.by_level()
+        run.finish()
+        return run.result
+
+    def _emit(self, name: str, data: dict[str, EventValue]) -> None:
+        safe_emit(self.observer, Event(name=name, data=data))
+
+
+def plan_data(plan: GenerationPlan) -> dict[str, EventValue]:
+    spec = plan.spec
+    return {
+        "plan_id": plan.plan_id,
+        "node_id": spec.target.node_id.hex(),
+        "path": display_path(spec.target.path),
+        "agent_id": spec.agent_id,
+        "provider_name": spec.provider_name,
+        "frame_type": spec.frame_type,
+        "force": spec.force,
+        "recursive": spec.recursive,
+        "total_nodes": len(plan.items),
+        "total_levels": len(plan.levels),
+        "skipped_nodes": len(plan.skipped),
+    }
+
+
+class _Run:
+    """The mutable state of one plan's execution."""
+
+    def __init__(self, executor: Executor, plan: GenerationPlan) -> None:
+        self.executor = executor
+        self.plan = plan
+        self.result = GenerationResult(plan_id=plan.plan_id)
+        self.waiting = {path: len(item.waits_for) for path, item in plan.items.items()}
+        self.ready: list[tuple[int, bytes]] = []
+        self.in_flight: dict[asyncio.Task[RequestOutcome], bytes] = {}
+        self.stopped = False
+
+    # -- scheduling -----------------------------------------------------------------------
+
+    async def by_dependency(self) -> None:
+        for path, count in self.waiting.items():
+            if count == 0:
+                self._make_ready(path)
+        await self._drive()
+
+    async def by_level(self) -> None:
+        for level in self.plan.levels:
+            if self.stopped:
+                break
+            for path in level:
+                if path not in self.result.nodes:
+                    self._make_ready(path)
+            await self._drive()
+
+    async def _drive(self) -> None:
+        """Submit ready nodes within the window until nothing is ready or in flight."""
+        while self.ready or self.in_flight:
+            while self.ready and len(self.in_flight) < self.executor.window and not self.stopped:
+                _, path = heapq.heappop(self.ready)
+                if path not in self.result.nodes:
+                    await self._submit(self.plan.items[path])
+            if not self.in_flight:
+                self.ready.clear()
+                break
+            done, _pending = await asyncio.wait(self.in_flight, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                path = self.in_flight.pop(task)
+                await self._settle(self.plan.items[path], task.result())
+
+    def _make_ready(self, path: bytes) -> None:
+        depth = self.plan.items[path].request.depth
+        heapq.heappush(self.ready, (-depth, path))
+
+    async def _submit(self, item: PlanItem) -> None:
+        request = item.request
+        self.executor._emit(
+            "node_generation_started",
+            {**_node_data(self.plan, item), "depth": request.depth},
+        )
+        handle = await self.executor.queue.enqueue(request, Priority.URGENT)
+        task = asyncio.ensure_future(_wait(handle.wait()))
+        self.in_flight[task] = request.path
+
+    # -- outcomes -------------------------------------------------------------------------
+
+    async def _settle(self, item: PlanItem, outcome: RequestOutcome) -> None:
+        node = _node_result(item, outcome)
+        self.record(node)
+        if node.status in (NodeStatus.DONE, NodeStatus.SKIPPED):
+            self._child_finished(item)
+            return
+        if node.status is NodeStatus.FAILED:
+            self._block_ancestors(item)
+            if self.executor.failure_policy is not FailurePolicy.CONTINUE:
+                self.stopped = True
+            if self.executor.failure_policy is FailurePolicy.FAIL_FAST:
+                await self.executor.queue.stop(cancel_in_flight=True)
+
+    def _child_finished(self, item: PlanItem) -> None:
+        parent = item.parent
+        if parent is None or parent not in self.waiting:
+            return
+        self.waiting[parent] -= 1
+        if self.waiting[parent] == 0 and self.executor.schedule is Schedule.DAG:
+            self._make_ready(parent)
+
+    def _block_ancestors(self, failed: PlanItem) -> None:
+        parent = failed.parent
+        while parent is not None and parent in self.plan.items:
+            if parent in self.result.nodes:
+                break  # already blocked by another failure below it
+            item = self.plan.items[parent]
+            self.record(
+                NodeResult(
+                    path=parent,
+                    node_id=item.request.node_id,
+                    kind=item.request.node_kind,
+                    status=NodeStatus.BLOCKED,
+                    blocked_by=failed.request.path,
+                    message=f"blocked: {display_path(failed.request.path)} failed",
+                )
+            )
+            parent = item.parent
+
+    def record(self, node: NodeResult) -> None:
+        self.result.nodes[node.path] = node
+        executor = self.executor
+        event = _EVENTS.get(node.status)
+        if event is not None and node.reason != "head_reuse":
+            executor._emit(event, _result_data(self.plan, node))
+        elif node.reason == "head_reuse":
+            executor._emit("node_skipped", _result_data(self.plan, node))
+        if executor.on_result is not None:
+            executor.on_result(node)
+
+    def finish(self) -> None:
+        """Account for planned nodes that never ran (stopped by the failure policy)."""
+        for path, item in self.plan.items.items():
+            if path not in self.result.nodes:
+                self.record(
+                    NodeResult(
+                        path=path,
+                        node_id=item.request.node_id,
+                        kind=item.request.node_kind,
+                        status=NodeStatus.CANCELLED,
+                        message="not started: the run stopped after a failure",
+                        reason=self.executor.failure_policy.value,
+                    )
+                )
+        result = self.result
+        totals: dict[str, EventValue] = {
+            "plan_id": self.plan.plan_id,
+            "generated": result.count(NodeStatus.DONE),
+            "skipped": result.count(NodeStatus.SKIPPED),
+            "failed": result.count(NodeStatus.FAILED),
+            "blocked": result.count(NodeStatus.BLOCKED),
+            "cancelled": result.count(NodeStatus.CANCELLED),
+            "tokens_in": result.tokens[0],
+            "tokens_out": result.tokens[1],
+        }
+        if result.succeeded:
+            self.executor._emit("generation_completed", totals)
+        else:
+            totals["failure_policy"] = self.executor.failure_policy.value
+            self.executor._emit("generation_failed", totals)
+
+
+_EVENTS = {
+    NodeStatus.DONE: "node_generation_completed",
+    NodeStatus.SKIPPED: "node_generation_completed",
+    NodeStatus.FAILED: "node_generation_failed",
+    NodeStatus.BLOCKED: "node_generation_blocked",
+    NodeStatus.CANCELLED: "node_generation_cancelled",
+}
+
+
+async def _wait(waiting: Awaitable[RequestOutcome]) -> RequestOutcome:
+    return await waiting
+
+
+def _node_data(plan: GenerationPlan, item: PlanItem) -> dict[str, EventValue]:
+    request = item.request
+    return {
+        "plan_id": plan.plan_id,
+        "node_id": request.node_id.hex(),
+        "path": display_path(request.path),
+        "agent_id": request.agent_id,
+        "provider_name": request.provider_name,
+        "frame_type": request.frame_type,
+    }
+
+
+def _result_data(plan: GenerationPlan, node: NodeResult) -> dict[str, EventValue]:
+    data: dict[str, EventValue] = {
+        "plan_id": plan.plan_id,
+        "node_id": node.node_id.hex(),
+        "path": display_path(node.path),
+        "status": node.status.value,
+        "agent_id": plan.spec.agent_id,
+        "provider_name": plan.spec.provider_name,
+        "frame_type": plan.spec.frame_type,
+    }
+    optional: dict[str, EventValue] = {
+        "frame_id": node.frame_id.hex() if node.frame_id else None,
+        "error_class": node.error_class,
+        "error": node.message,
+        "attempts": node.attempts or None,
+        "blocked_by": display_path(node.blocked_by) if node.blocked_by is not None else None,
+        "reason": node.reason,
+    }
+    data.update({k: v for k, v in optional.items() if v is not None})
+    return data
+
+
+def _node_result(item: PlanItem, outcome: RequestOutcome) -> NodeResult:
+    request = item.request
+    base = {"path": request.path, "node_id": request.node_id, "kind": request.node_kind}
+    if outcome.status is OutcomeStatus.DONE and outcome.result is not None:
+        res = outcome.result
+        return NodeResult(
+            **base,  # type: ignore[arg-type]
+            status=NodeStatus.DONE,
+            frame_id=res.frame_id,
+            attempts=outcome.attempts,
+            tokens_in=res.tokens_in,
+            tokens_out=res.tokens_out,
+        )
+    if outcome.status is OutcomeStatus.SKIPPED and outcome.skip is not None:
+        return NodeResult(
+            **base,  # type: ignore[arg-type]
+            status=NodeStatus.SKIPPED,
+            frame_id=outcome.skip.frame_id,
+            reason=outcome.skip.reason,
+            attempts=outcome.attempts,
+        )
+    error = outcome.error
+    cancelled = outcome.status is OutcomeStatus.CANCELLED
+    status = NodeStatus.CANCELLED if cancelled else NodeStatus.FAILED
+    return NodeResult(
+        **base,  # type: ignore[arg-type]
+        status=status,
+        error_class=outcome.error_class,
+        message=getattr(error, "message", None) or (str(error) if error else None),
+        hint=getattr(error, "hint", None),
+        attempts=outcome.attempts,
+    )

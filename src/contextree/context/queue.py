@@ -1,0 +1,744 @@
+"""The frame generation queue: request lifecycle only.
+
+Owns intake (enqueue, batch, bounded size), ordering (plan items, then priority, then deepest
+first, then age), dedupe on (node, agent, frame type) with every waiter getting the one outcome,
+the worker tasks, concurrency and rate limits around each provider call, retry decisions (made
+from the error alone), the per-attempt timeout, shutdown, stats and queue telemetry.
+
+It must not know how a frame is generated: it calls an injected ``Orchestration``'s ``prepare``
+and ``execute`` and reads only the scheduling fields of a ``PreparedCall``. It must not import
+``contextree.providers``, ``contextree.metadata``, the prompt, provider or metadata units of
+``context.generation``, or aiohttp, directly or indirectly (import-linter checks it). It is the
+only layer that retries, and it never sleeps while holding a slot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import heapq
+import itertools
+import logging
+import random
+import re
+from collections import deque
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from types import TracebackType
+from typing import Self, TypeVar
+
+from contextree.context.clock import Clock
+from contextree.context.generation.contracts import (
+    FrameResult,
+    GenerationRequest,
+    Orchestration,
+    PreparedCall,
+    Priority,
+    RequestIdentity,
+    Skip,
+)
+from contextree.context.limits import GenerationLimits, ProviderLimits
+from contextree.errors import (
+    ClientTimeoutError,
+    ConfigError,
+    ContextreeError,
+    ProviderError,
+    QuotaExhaustedError,
+    RuntimeFailure,
+)
+from contextree.telemetry.events import Event, EventValue, Observer, safe_emit
+
+log = logging.getLogger(__name__)
+_T = TypeVar("_T")
+
+
+class QueueFullError(RuntimeFailure):
+    """Accepting the requests would put more than ``max_pending`` unfinished requests in the
+    queue; nothing was enqueued."""
+
+    def __init__(self, *, unfinished: int, adding: int, max_pending: int) -> None:
+        super().__init__(
+            f"generation queue is full: {unfinished} requests are unfinished and {adding} more "
+            f"would exceed max_pending={max_pending}",
+            hint="Raise max_pending in the queue configuration, or submit fewer requests at once.",
+        )
+        self.unfinished = unfinished
+        self.adding = adding
+        self.max_pending = max_pending
+
+
+class QueueClosedError(RuntimeFailure):
+    """The queue was stopped; it accepts no more requests."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QueueConfig:
+    """How the queue behaves. ``attempt_timeout_s`` None relies on the provider's own timeouts;
+    when set, each ``execute`` that takes longer ends as a retryable ``client_timeout``."""
+
+    max_pending: int = 10_000
+    max_concurrency: int = 8
+    max_concurrency_per_agent: int | None = None
+    max_attempts: int = 4
+    backoff_base_s: float = 1.0
+    backoff_cap_s: float = 60.0
+    max_retry_after_s: float = 120.0
+    attempt_timeout_s: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("max_pending", "max_concurrency", "max_attempts"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"queue setting {name} must be at least 1")
+        for name in ("backoff_base_s", "backoff_cap_s", "max_retry_after_s"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"queue setting {name} must not be negative")
+        if self.attempt_timeout_s is not None and self.attempt_timeout_s <= 0:
+            raise ConfigError("queue setting attempt_timeout_s must be positive (or unset)")
+
+
+class OutcomeStatus(StrEnum):
+    DONE = "done"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class BackoffClass(StrEnum):
+    """How the delay before a retry was chosen."""
+
+    EXPONENTIAL_JITTER = "exponential_jitter"
+    RETRY_AFTER = "retry_after"
+
+
+class QueueEvent(StrEnum):
+    """The stable names of the events the queue emits."""
+
+    ENQUEUED = "request_enqueued"
+    DEDUPLICATED = "request_deduplicated"
+    PROCESSING = "request_processing"
+    SKIPPED = "request_skipped"
+    RETRY_SCHEDULED = "request_retry_scheduled"
+    COMPLETED = "request_completed"
+    FAILED = "request_failed"
+    CANCELLED = "request_cancelled"
+    STATS = "queue_stats"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RequestOutcome:
+    """How a request ended; every waiter of a request receives the same outcome.
+
+    ``error_class`` is the provider error's class, else the error type's snake_case name, else
+    ``internal_error`` for an exception that is not a ``ContextreeError``. ``backoff_classes``
+    holds one entry per retry.
+    """
+
+    status: OutcomeStatus
+    request: GenerationRequest
+    result: FrameResult | None = None
+    skip: Skip | None = None
+    error: BaseException | None = None
+    error_class: str | None = None
+    attempts: int = 0
+    backoff_classes: tuple[BackoffClass, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QueueStats:
+    """Requests by state (pending, delayed for retry, in flight) and finished so far."""
+
+    pending: int
+    delayed: int
+    in_flight: int
+    completed: int
+    skipped: int
+    failed: int
+    cancelled: int
+    retries_scheduled: int
+
+
+class _State(enum.Enum):
+    PENDING = "pending"
+    DELAYED = "delayed"
+    IN_FLIGHT = "in_flight"
+    FINISHED = "finished"
+
+
+class _Entry:
+    """One unfinished request and everyone waiting for it."""
+
+    __slots__ = (
+        "attempts",
+        "backoff",
+        "done",
+        "heap_version",
+        "outcome",
+        "priority",
+        "request",
+        "seq",
+        "state",
+        "timer",
+    )
+
+    def __init__(self, request: GenerationRequest, priority: Priority, seq: int) -> None:
+        self.request = request
+        self.priority = priority
+        self.seq = seq  # age: enqueue order, kept across retries
+        self.attempts = 0
+        self.backoff: list[BackoffClass] = []
+        self.state = _State.PENDING
+        self.heap_version = -1
+        self.timer: asyncio.Task[None] | None = None
+        self.outcome: RequestOutcome | None = None
+        self.done = asyncio.Event()
+
+    def sort_key(self) -> tuple[int, int, int, int]:
+        # heapq pops the smallest: plan items, higher priority, deeper, older first.
+        plan_rank = 0 if self.request.plan_id is not None else 1
+        return (plan_rank, -int(self.priority), -self.request.depth, self.seq)
+
+
+class RequestHandle:
+    """A caller's ticket for a request; ``deduplicated`` says it attached to an existing one."""
+
+    __slots__ = ("_entry", "deduplicated", "request")
+
+    def __init__(self, entry: _Entry, request: GenerationRequest, *, deduplicated: bool) -> None:
+        self._entry = entry
+        self.request = request
+        self.deduplicated = deduplicated
+
+    def done(self) -> bool:
+        return self._entry.outcome is not None
+
+    async def wait(self) -> RequestOutcome:
+        """The request's outcome. Failures come back as outcomes, never as exceptions;
+        cancelling this wait leaves the request and its other waiters alone."""
+        await self._entry.done.wait()
+        assert self._entry.outcome is not None
+        return self._entry.outcome
+
+
+class _DeadlinePassedError(Exception):
+    """Internal: the clock passed a deadline before the awaited work finished."""
+
+
+def _snake_case(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _error_class(error: BaseException) -> str:
+    if isinstance(error, ProviderError):
+        return error.error_class
+    if isinstance(error, ContextreeError):
+        return _snake_case(type(error).__name__)
+    return "internal_error"
+
+
+def _error_message(error: BaseException) -> str:
+    return error.message if isinstance(error, ContextreeError) else str(error)
+
+
+def _request_data(request: GenerationRequest) -> dict[str, EventValue]:
+    return {
+        "node_id": request.node_id.hex(),
+        "path": request.path.decode("utf-8", "backslashreplace"),
+        "agent_id": request.agent_id,
+        "provider_name": request.provider_name,
+        "frame_type": request.frame_type,
+    }
+
+
+class FrameGenerationQueue:
+    """Runs generation requests through an ``Orchestration`` with ordering, dedupe, limits and
+    retries. Use it as an async context manager, or call ``start()`` and ``await stop()``."""
+
+    def __init__(
+        self,
+        orchestration: Orchestration,
+        *,
+        config: QueueConfig,
+        clock: Clock,
+        observer: Observer,
+        limits_for: Callable[[str], ProviderLimits],
+        rng: random.Random,
+    ) -> None:
+        self._orchestration = orchestration
+        self._config = config
+        self._clock = clock
+        self._observer = observer
+        self._rng = rng
+        self._limits = GenerationLimits(
+            clock=clock,
+            max_concurrency_per_agent=config.max_concurrency_per_agent,
+            limits_for=limits_for,
+        )
+        self._entries: dict[RequestIdentity, _Entry] = {}
+        # (sort key, push version, entry); an entry re-pushed after a priority raise leaves a
+        # stale item behind, recognised by its version and skipped when popped.
+        self._ready: list[tuple[tuple[int, int, int, int], int, _Entry]] = []
+        self._counts = dict.fromkeys(_State, 0)
+        self._finished = dict.fromkeys(OutcomeStatus, 0)
+        self._retries_scheduled = 0
+        self._seq = itertools.count()
+        self._versions = itertools.count()
+        self._idle_workers: deque[asyncio.Future[None]] = deque()
+        self._all_finished = asyncio.Event()
+        self._all_finished.set()
+        self._runner: asyncio.Task[None] | None = None
+        self._task_group: asyncio.TaskGroup | None = None
+        self._workers: list[asyncio.Task[None]] = []
+        self._stopping = False
+        self._stats_scheduled = False
+
+    # --- intake --------------------------------------------------------------------------
+
+    async def enqueue(
+        self, request: GenerationRequest, priority: Priority = Priority.NORMAL
+    ) -> RequestHandle:
+        """Add a request, or attach to the unfinished one with the same identity."""
+        self._check_open()
+        entry = self._entries.get(request.identity)
+        if entry is not None:
+            self._attach(entry, request, priority)
+            return RequestHandle(entry, request, deduplicated=True)
+        self._check_room(1)
+        return RequestHandle(self._admit(request, priority), request, deduplicated=False)
+
+    async def enqueue_and_wait(
+        self, request: GenerationRequest, priority: Priority = Priority.NORMAL
+    ) -> RequestOutcome:
+        """Enqueue and wait for the outcome."""
+        handle = await self.enqueue(request, priority)
+        return await handle.wait()
+
+    async def enqueue_batch(
+        self, items: Sequence[tuple[GenerationRequest, Priority]]
+    ) -> list[RequestHandle]:
+        """Enqueue all of ``items`` or, if they would not fit, none of them."""
+        self._check_open()
+        new = {request.identity for request, _ in items} - self._entries.keys()
+        self._check_room(len(new))
+        handles = []
+        for request, priority in items:
+            entry = self._entries.get(request.identity)
+            if entry is not None:
+                self._attach(entry, request, priority)
+                handles.append(RequestHandle(entry, request, deduplicated=True))
+            else:
+                entry = self._admit(request, priority)
+                handles.append(RequestHandle(entry, request, deduplicated=False))
+        return handles
+
+    def _check_open(self) -> None:
+        if self._stopping:
+            raise QueueClosedError(
+                "the generation queue is stopped and accepts no new requests",
+                hint="Start a new queue for new work.",
+            )
+
+    def _check_room(self, adding: int) -> None:
+        unfinished = len(self._entries)
+        if unfinished + adding > self._config.max_pending:
+            raise QueueFullError(
+                unfinished=unfinished, adding=adding, max_pending=self._config.max_pending
+            )
+
+    def _admit(self, request: GenerationRequest, priority: Priority) -> _Entry:
+        entry = _Entry(request, priority, next(self._seq))
+        self._entries[request.identity] = entry
+        self._counts[_State.PENDING] += 1
+        self._all_finished.clear()
+        self._push(entry)
+        self._emit(
+            QueueEvent.ENQUEUED,
+            request,
+            priority=int(priority),
+            force=request.force,
+            plan_id=request.plan_id,
+        )
+        self._stats_changed()
+        return entry
+
+    def _attach(self, entry: _Entry, request: GenerationRequest, priority: Priority) -> None:
+        reorder = False
+        if priority > entry.priority:
+            entry.priority = priority
+            reorder = True
+        if request.plan_id is not None and entry.request.plan_id is None:
+            entry.request = replace(entry.request, plan_id=request.plan_id)
+            reorder = True
+        if request.force and not entry.request.force:
+            entry.request = replace(entry.request, force=True)
+        if reorder and entry.state is _State.PENDING:
+            self._push(entry)
+        self._emit(
+            QueueEvent.DEDUPLICATED,
+            request,
+            state=entry.state.value,
+            priority=int(entry.priority),
+            force=entry.request.force,
+        )
+
+    # --- ready heap and workers ----------------------------------------------------------
+
+    def _push(self, entry: _Entry) -> None:
+        entry.heap_version = next(self._versions)
+        heapq.heappush(self._ready, (entry.sort_key(), entry.heap_version, entry))
+        while self._idle_workers:
+            waiter = self._idle_workers.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                break
+
+    def _take(self) -> _Entry | None:
+        while self._ready:
+            _, version, entry = heapq.heappop(self._ready)
+            if entry.state is _State.PENDING and entry.heap_version == version:
+                return entry
+        return None
+
+    def _move(self, entry: _Entry, state: _State) -> None:
+        self._counts[entry.state] -= 1
+        self._counts[state] += 1
+        entry.state = state
+
+    async def _worker(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            entry = self._take()
+            if entry is None:
+                waiter: asyncio.Future[None] = loop.create_future()
+                self._idle_workers.append(waiter)
+                await waiter
+                continue
+            await self._process(entry)
+
+    async def _process(self, entry: _Entry) -> None:
+        self._move(entry, _State.IN_FLIGHT)
+        entry.attempts += 1
+        request = entry.request  # later attachers may upgrade entry.request; this attempt won't
+        self._emit(QueueEvent.PROCESSING, request, attempt=entry.attempts)
+        self._stats_changed()
+        prepared: PreparedCall | None = None
+        ended: FrameResult | Skip
+        try:
+            step = await self._orchestration.prepare(request)
+            if isinstance(step, Skip):
+                ended = step
+            else:
+                prepared = step
+                ended = await self._call(request, prepared)
+        except asyncio.CancelledError:
+            self._finish(entry, OutcomeStatus.CANCELLED)
+            raise
+        except Exception as exc:
+            self._on_error(entry, request, prepared, exc)
+            return
+        if isinstance(ended, Skip):
+            self._on_skip(entry, request, ended)
+        else:
+            self._finish(entry, OutcomeStatus.DONE, result=ended)
+
+    async def _call(self, request: GenerationRequest, prepared: PreparedCall) -> FrameResult:
+        async with self._limits.hold(
+            agent_id=request.agent_id,
+            provider_name=prepared.provider_name,
+            token_estimate=prepared.token_estimate,
+        ) as rate_limiter:
+            result = await self._execute(prepared)
+            rate_limiter.correct(prepared.token_estimate, result.tokens_in + result.tokens_out)
+        return result
+
+    async def _execute(self, prepared: PreparedCall) -> FrameResult:
+        timeout = self._config.attempt_timeout_s
+        if timeout is None:
+            return await self._orchestration.execute(prepared)
+        try:
+            return await self._within(self._orchestration.execute(prepared), timeout)
+        except _DeadlinePassedError:
+            raise ClientTimeoutError(
+                f"{prepared.provider_name} did not answer within {timeout:g} s",
+                hint="Raise attempt_timeout_s in the queue configuration if the model is slow.",
+            ) from None
+
+    async def _within(self, work: Coroutine[object, object, _T], seconds: float) -> _T:
+        """Await ``work``, or cancel it and raise ``_DeadlinePassedError`` once ``seconds``
+        pass on the clock. Both helper tasks are awaited before returning."""
+        task = asyncio.ensure_future(work)
+        timer = asyncio.ensure_future(self._clock.sleep(seconds))
+        try:
+            await asyncio.wait((task, timer), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            timer.cancel()
+            task.cancel()  # no effect once it finished
+            await asyncio.wait((task, timer))
+        if task.cancelled() and timer.done() and not timer.cancelled():
+            raise _DeadlinePassedError
+        return task.result()
+
+    # --- outcomes ------------------------------------------------------------------------
+
+    def _on_skip(self, entry: _Entry, attempted: GenerationRequest, skip: Skip) -> None:
+        if entry.request.force and not attempted.force and not self._stopping:
+            # A forced caller attached while this attempt ran; a reused head is not what it
+            # asked for, so run again, forced (not a retry: nothing failed).
+            self._move(entry, _State.PENDING)
+            self._push(entry)
+            self._stats_changed()
+            return
+        self._finish(entry, OutcomeStatus.SKIPPED, skip=skip)
+
+    def _on_error(
+        self,
+        entry: _Entry,
+        request: GenerationRequest,
+        prepared: PreparedCall | None,
+        error: Exception,
+    ) -> None:
+        if not isinstance(error, ContextreeError):
+            log.error("generation of %r failed unexpectedly", request.path, exc_info=error)
+        if not isinstance(error, ProviderError):
+            self._finish(entry, OutcomeStatus.FAILED, error=error)
+            return
+        retry_after = error.retry_after
+        if retry_after is not None and retry_after > self._config.max_retry_after_s:
+            self._finish(entry, OutcomeStatus.FAILED, error=self._quota_error(error, retry_after))
+            return
+        provider = prepared.provider_name if prepared is not None else request.provider_name
+        now = self._clock.now()
+        if error.error_class == "rate_limited" and retry_after is not None:
+            # The provider asked everyone to back off, not only this request.
+            self._limits.rate_limiter(provider).pause_until(now + retry_after)
+        if not error.retryable or entry.attempts >= self._config.max_attempts:
+            self._finish(entry, OutcomeStatus.FAILED, error=error)
+        elif self._stopping:
+            self._finish(entry, OutcomeStatus.CANCELLED, error=error)
+        else:
+            self._schedule_retry(entry, error, now)
+
+    def _quota_error(self, error: ProviderError, retry_after: float) -> QuotaExhaustedError:
+        quota = QuotaExhaustedError(
+            f"the provider asked to wait {retry_after:g} s before retrying, more than "
+            f"max_retry_after_s={self._config.max_retry_after_s:g}: treating it as an exhausted "
+            "quota",
+            status=error.status,
+            retry_after=retry_after,
+            hint="Check the provider account's quota, or raise max_retry_after_s to wait it out.",
+        )
+        quota.__cause__ = error
+        return quota
+
+    def _schedule_retry(self, entry: _Entry, error: ProviderError, now: float) -> None:
+        attempt = entry.attempts
+        # The exponent is capped so a huge max_attempts cannot overflow a float.
+        growth = 2.0 ** min(attempt - 1, 62)
+        ceiling = min(self._config.backoff_cap_s, self._config.backoff_base_s * growth)
+        jitter = self._rng.uniform(0.0, ceiling)
+        if error.retry_after is not None:
+            delay, backoff = max(error.retry_after, jitter), BackoffClass.RETRY_AFTER
+        else:
+            delay, backoff = jitter, BackoffClass.EXPONENTIAL_JITTER
+        entry.backoff.append(backoff)
+        self._move(entry, _State.DELAYED)
+        self._retries_scheduled += 1
+        assert self._task_group is not None  # retries are decided inside a running worker
+        entry.timer = self._task_group.create_task(self._release_after(entry, delay))
+        self._emit(
+            QueueEvent.RETRY_SCHEDULED,
+            entry.request,
+            attempt=attempt,
+            delay_s=delay,
+            backoff_class=backoff.value,
+            error_class=error.error_class,
+        )
+        self._stats_changed()
+
+    async def _release_after(self, entry: _Entry, delay: float) -> None:
+        await self._clock.sleep(delay)
+        entry.timer = None
+        if entry.state is _State.DELAYED:
+            self._move(entry, _State.PENDING)
+            self._push(entry)
+            self._stats_changed()
+
+    def _finish(
+        self,
+        entry: _Entry,
+        status: OutcomeStatus,
+        *,
+        result: FrameResult | None = None,
+        skip: Skip | None = None,
+        error: BaseException | None = None,
+    ) -> None:
+        was = entry.state
+        self._move(entry, _State.FINISHED)
+        if entry.timer is not None:
+            entry.timer.cancel()
+            entry.timer = None
+        outcome = RequestOutcome(
+            status=status,
+            request=entry.request,
+            result=result,
+            skip=skip,
+            error=error,
+            error_class=None if error is None else _error_class(error),
+            attempts=entry.attempts,
+            backoff_classes=tuple(entry.backoff),
+        )
+        entry.outcome = outcome
+        del self._entries[entry.request.identity]
+        self._finished[status] += 1
+        entry.done.set()
+        if not self._entries:
+            self._all_finished.set()
+        self._emit_outcome(outcome, was)
+        self._stats_changed()
+
+    def _emit_outcome(self, outcome: RequestOutcome, was: _State) -> None:
+        request = outcome.request
+        if outcome.status is OutcomeStatus.DONE:
+            assert outcome.result is not None
+            self._emit(
+                QueueEvent.COMPLETED,
+                request,
+                attempt=outcome.attempts,
+                tokens_in=outcome.result.tokens_in,
+                tokens_out=outcome.result.tokens_out,
+            )
+        elif outcome.status is OutcomeStatus.SKIPPED:
+            assert outcome.skip is not None
+            self._emit(QueueEvent.SKIPPED, request, reason=outcome.skip.reason)
+        elif outcome.status is OutcomeStatus.FAILED:
+            assert outcome.error is not None
+            self._emit(
+                QueueEvent.FAILED,
+                request,
+                attempts=outcome.attempts,
+                error_class=outcome.error_class,
+                message=_error_message(outcome.error),
+            )
+        else:
+            self._emit(QueueEvent.CANCELLED, request, attempts=outcome.attempts, state=was.value)
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the workers (once; later calls do nothing). Needs a running event loop."""
+        self._check_open()
+        if self._runner is None:
+            self._runner = asyncio.get_running_loop().create_task(
+                self._run(), name="generation-queue"
+            )
+
+    async def _run(self) -> None:
+        try:
+            async with asyncio.TaskGroup() as task_group:
+                self._task_group = task_group
+                self._workers = [
+                    task_group.create_task(self._worker(), name=f"generation-worker-{i}")
+                    for i in range(self._config.max_concurrency)
+                ]
+        finally:
+            # No worker is left: nothing unfinished can finish any more.
+            self._task_group = None
+            self._cancel_unfinished(in_flight_too=True)
+
+    def _cancel_unfinished(self, *, in_flight_too: bool) -> None:
+        """Give every pending and delayed request (and, if asked, every in-flight one) a
+        ``cancelled`` outcome."""
+        for entry in list(self._entries.values()):
+            if in_flight_too or entry.state is not _State.IN_FLIGHT:
+                self._finish(entry, OutcomeStatus.CANCELLED)
+        self._ready.clear()
+
+    async def stop(self, cancel_in_flight: bool = True) -> None:
+        """Take no new requests; cancel pending and delayed ones; cancel the in-flight ones,
+        or with ``cancel_in_flight=False`` let their current attempt finish (a retry they
+        would need ends as ``cancelled``). Returns when every worker has exited."""
+        if self._stopping:
+            if self._runner is not None:
+                await asyncio.wait((self._runner,))
+            return
+        self._stopping = True
+        self._cancel_unfinished(in_flight_too=False)
+        if self._runner is not None:
+            if not cancel_in_flight:
+                await self._all_finished.wait()
+            for worker in self._workers:
+                worker.cancel()
+            await self._runner
+        self._stats_scheduled = False
+        self._emit_stats()
+
+    async def drain(self, deadline_s: float | None = None) -> bool:
+        """Wait until no request is pending, delayed or in flight. ``deadline_s`` is how many
+        seconds (on the queue's clock) to wait; once they pass, stop with cancellation and
+        return False. Returns True when everything finished. Requests finish only while the
+        queue runs: drain a started queue."""
+        if deadline_s is None:
+            await self._all_finished.wait()
+            return True
+        try:
+            await self._within(self._all_finished.wait(), deadline_s)
+        except _DeadlinePassedError:
+            await self.stop(cancel_in_flight=True)
+            return False
+        return True
+
+    def stats(self) -> QueueStats:
+        return QueueStats(
+            pending=self._counts[_State.PENDING],
+            delayed=self._counts[_State.DELAYED],
+            in_flight=self._counts[_State.IN_FLIGHT],
+            completed=self._finished[OutcomeStatus.DONE],
+            skipped=self._finished[OutcomeStatus.SKIPPED],
+            failed=self._finished[OutcomeStatus.FAILED],
+            cancelled=self._finished[OutcomeStatus.CANCELLED],
+            retries_scheduled=self._retries_scheduled,
+        )
+
+    async def __aenter__(self) -> Self:
+        self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop(cancel_in_flight=True)
+
+    # --- telemetry -----------------------------------------------------------------------
+
+    def _emit(self, name: QueueEvent, request: GenerationRequest, **fields: EventValue) -> None:
+        data = _request_data(request)
+        data.update(fields)
+        safe_emit(self._observer, Event(name=name.value, data=data))
+
+    def _stats_changed(self) -> None:
+        # At most one queue_stats event per event-loop turn, however many changes it saw.
+        if not self._stats_scheduled:
+            self._stats_scheduled = True
+            asyncio.get_running_loop().call_soon(self._emit_stats_if_scheduled)
+
+    def _emit_stats_if_scheduled(self) -> None:
+        if self._stats_scheduled:
+            self._stats_scheduled = False
+            self._emit_stats()
+
+    def _emit_stats(self) -> None:
+        stats = self.stats()
+        data: dict[str, EventValue] = {
+            "pending": stats.pending,
+            "delayed": stats.delayed,
+            "in_flight": stats.in_flight,
+            "completed": stats.completed,
+            "skipped": stats.skipped,
+            "failed": stats.failed,
+            "cancelled": stats.cancelled,
+            "retries_scheduled": stats.retries_scheduled,
+        }
+        safe_emit(self._observer, Event(name=QueueEvent.STATS.value, data=data))

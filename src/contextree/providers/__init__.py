@@ -1,0 +1,72 @@
+"""Provider clients: the wire adapters, their registry, error classification and transport.
+
+The public surface, for the orchestration layer and the CLI::
+
+    registry = ProviderRegistry.load(user_dir=..., workspace_dir=...)
+    registry.preflight(name)                      # unknown name or unset key: fails now
+    async with ProviderHttp(settings.providers) as http:
+        client = registry.client(name, http)
+        response = await client.complete(ProviderRequest(messages=..., subject=...))
+
+``complete`` returns a whole ``ProviderResponse`` or raises a ``ProviderError`` whose
+``retryable`` and ``retry_after`` tell the queue what to do. Nothing here retries.
+"""
+
+from contextree.providers.base import ProviderClient
+from contextree.providers.http import ProviderHttp
+from contextree.providers.probe import ProbeResult, probe
+from contextree.providers.profiles import (
+    STRUCTURAL,
+    STRUCTURAL_MODEL,
+    ProviderProfile,
+    write_profile_file,
+)
+from contextree.providers.registry import (
+    PROFILE_DIR_NAME,
+    KeyStatus,
+    ProfileEntry,
+    ProfileProblem,
+    ProfileSource,
+    ProviderRegistry,
+    key_status,
+)
+from contextree.providers.types import (
+    ChatMessage,
+    ChildFrame,
+    CompletionOptions,
+    DirectorySubject,
+    FileSubject,
+    ProviderRequest,
+    ProviderResponse,
+    ProviderType,
+    Role,
+    Subject,
+)
+
+__all__ = [
+    "PROFILE_DIR_NAME",
+    "STRUCTURAL",
+    "STRUCTURAL_MODEL",
+    "ChatMessage",
+    "ChildFrame",
+    "CompletionOptions",
+    "DirectorySubject",
+    "FileSubject",
+    "KeyStatus",
+    "ProbeResult",
+    "ProfileEntry",
+    "ProfileProblem",
+    "ProfileSource",
+    "ProviderClient",
+    "ProviderHttp",
+    "ProviderProfile",
+    "ProviderRegistry",
+    "ProviderRequest",
+    "ProviderResponse",
+    "ProviderType",
+    "Role",
+    "Subject",
+    "key_status",
+    "probe",
+    "write_profile_file",
+]

@@ -1,0 +1,169 @@
+"""HTTP transport for the wire adapters: one shared aiohttp session and one exchange call.
+
+Owns the session's lifetime (created inside the running loop by ``ProviderHttp``, closed on
+exit), proxy and CA settings from the usual environment variables, the connector limit, the
+per-request connect and total timeouts, and the translation of every transport exception into
+a ``ClientTimeoutError`` or ``ConnectionFailedError``. It never retries, never follows
+redirects (a key must not travel to another host) and never logs headers.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import ssl
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import TracebackType
+
+import aiohttp
+
+from contextree import __version__
+from contextree.config.settings import ProviderSettings
+from contextree.errors import ClientTimeoutError, ConnectionFailedError, ProviderConfigError
+from contextree.providers.classify import scrub
+from contextree.providers.profiles import ProfileTimeouts
+
+USER_AGENT = f"contextree/{__version__}"
+_CA_VARS = ("SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class HttpReply:
+    """A complete HTTP answer; ``headers`` has lower-case names."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+    elapsed_s: float
+
+
+def ssl_context(environ: Mapping[str, str]) -> ssl.SSLContext:
+    """The system trust store plus the CA bundles named by ``SSL_CERT_FILE``,
+    ``SSL_CERT_DIR``, ``REQUESTS_CA_BUNDLE`` or ``CURL_CA_BUNDLE`` (corporate proxies)."""
+    chosen = tuple((var, environ.get(var, "")) for var in _CA_VARS)
+    return _cached_context(tuple((var, path) for var, path in chosen if path))
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_context(bundles: tuple[tuple[str, str], ...]) -> ssl.SSLContext:
+    # Loading the trust store takes tens of milliseconds; one context is safe to share.
+    context = ssl.create_default_context()
+    for var, path in bundles:
+        try:
+            if var == "SSL_CERT_DIR":
+                context.load_verify_locations(capath=path)
+            else:
+                context.load_verify_locations(cafile=path)
+        except (OSError, ssl.SSLError) as exc:
+            raise ProviderConfigError(
+                f"cannot load the CA certificates named by {var} ({path}): {exc}",
+                hint=f"Point {var} at a readable PEM bundle, or unset it.",
+            ) from exc
+    return context
+
+
+def display_url(url: str) -> str:
+    """``url`` without query or fragment, fit for a message."""
+    return url.split("?", 1)[0].split("#", 1)[0]
+
+
+class ProviderHttp:
+    """Owner of the one aiohttp session all HTTP providers share.
+
+    Use as ``async with ProviderHttp(settings) as http:``; the session is made inside the
+    running loop and closed on exit.
+    """
+
+    def __init__(
+        self, settings: ProviderSettings, *, environ: Mapping[str, str] | None = None
+    ) -> None:
+        self._settings = settings
+        self._environ = os.environ if environ is None else environ
+        self._session: aiohttp.ClientSession | None = None
+
+    async def __aenter__(self) -> ProviderHttp:
+        connector = aiohttp.TCPConnector(
+            limit=self._settings.connector_limit,
+            limit_per_host=self._settings.connector_limit_per_host,
+            ssl=ssl_context(self._environ),
+        )
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            trust_env=True,  # HTTP(S)_PROXY, NO_PROXY
+            headers={"User-Agent": USER_AGENT},
+            timeout=aiohttp.ClientTimeout(total=None),  # every request passes its own
+        )
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            raise RuntimeError("ProviderHttp is used outside its `async with` block")
+        return self._session
+
+    async def exchange(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str],
+        body: bytes | None,
+        timeouts: ProfileTimeouts,
+        secrets: tuple[str, ...] = (),
+    ) -> HttpReply:
+        """One request and its whole answer; transport failures become provider errors."""
+        timeout = aiohttp.ClientTimeout(total=timeouts.total, sock_connect=timeouts.connect)
+        where = display_url(url)
+        started = time.perf_counter()
+        try:
+            async with self.session.request(
+                method,
+                url,
+                data=body,
+                headers=dict(headers),
+                timeout=timeout,
+                allow_redirects=False,
+            ) as response:
+                data = await response.read()
+                reply_headers = {k.lower(): v for k, v in response.headers.items()}
+                status = response.status
+        except TimeoutError as exc:  # asyncio.TimeoutError and aiohttp's timeouts alike
+            raise ClientTimeoutError(
+                f"no answer from {where} within {timeouts.total:g} s",
+                hint="Raise [timeouts] total (or connect) in the provider profile if the "
+                "server is just slow.",
+            ) from exc
+        except aiohttp.ClientConnectorCertificateError as exc:
+            raise ConnectionFailedError(
+                f"TLS certificate of {where} not trusted: {scrub(str(exc), secrets)}",
+                retryable=False,
+                hint="Point SSL_CERT_FILE or REQUESTS_CA_BUNDLE at your CA bundle.",
+            ) from exc
+        except (aiohttp.ClientError, OSError) as exc:
+            raise ConnectionFailedError(
+                f"connection to {where} failed: {scrub(_describe(exc), secrets)}",
+                hint="Check that the server is running and base_url is right.",
+            ) from exc
+        return HttpReply(
+            status=status,
+            headers=reply_headers,
+            body=data,
+            elapsed_s=time.perf_counter() - started,
+        )
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -1,0 +1,87 @@
+"""Ollama's native chat wire format.
+
+Owns ``POST {base}/api/chat`` with ``"stream": false`` (Ollama streams by default) and
+``GET {base}/api/tags``. Options go in Ollama's ``options`` object under its own names
+(``num_predict`` for ``max_tokens``). A key is sent as a Bearer token only when the profile
+names a variable (Ollama behind an authenticating proxy).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from contextree.providers.types import ChatMessage, CompletionOptions
+from contextree.providers.wire import Completion, HttpProviderClient
+
+
+class _Message(BaseModel):
+    content: str = ""
+
+
+class _Reply(BaseModel):
+    model: str | None = None
+    message: _Message
+    # A streamed chunk (done false) where a whole answer was asked for is malformed.
+    done: Literal[True]
+    done_reason: str | None = None
+    prompt_eval_count: int = 0
+    eval_count: int = 0
+
+
+class _Tag(BaseModel):
+    name: str
+
+
+class _TagList(BaseModel):
+    models: list[_Tag]
+
+
+def ollama_options(options: CompletionOptions) -> dict[str, Any]:
+    pairs: dict[str, Any] = {
+        "temperature": options.temperature,
+        "num_predict": options.max_tokens,
+        "top_p": options.top_p,
+        "stop": list(options.stop) if options.stop is not None else None,
+        "frequency_penalty": options.frequency_penalty,
+        "presence_penalty": options.presence_penalty,
+        "seed": options.seed,
+    }
+    return {name: value for name, value in pairs.items() if value is not None}
+
+
+class OllamaClient(HttpProviderClient):
+    chat_path = "/api/chat"
+    models_path = "/api/tags"
+
+    def auth_headers(self, key: str | None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {key}"} if key else {}
+
+    def build_body(
+        self, messages: tuple[ChatMessage, ...], model: str, options: CompletionOptions
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "model": model,
+            "messages": [{"role": m.role.value, "content": m.content} for m in messages],
+            "stream": False,
+        }
+        extra = ollama_options(options)
+        if extra:
+            body["options"] = extra
+        return body
+
+    def parse_completion(self, body: bytes) -> Completion:
+        reply = _Reply.model_validate_json(body)
+        reason = reply.done_reason or "stop"
+        return Completion(
+            content=reply.message.content,
+            model=reply.model,
+            tokens_in=reply.prompt_eval_count,
+            tokens_out=reply.eval_count,
+            finish_reason=reason,
+            truncated=reason == "length",
+        )
+
+    def parse_models(self, body: bytes) -> list[str]:
+        return [tag.name for tag in _TagList.model_validate_json(body).models]

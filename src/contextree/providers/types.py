@@ -1,0 +1,137 @@
+"""The data that crosses the provider boundary: requests, responses and the node's subject.
+
+Owns the typed shapes an orchestration layer hands to a provider client and gets back. They
+are frozen, keyword-only values with no behaviour beyond small derived views; they know
+nothing about HTTP, wire formats or configuration files.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, fields, replace
+from enum import StrEnum
+from typing import Any, Literal
+
+
+class Role(StrEnum):
+    """Who wrote a chat message; the values are the wire strings of every supported API."""
+
+    SYSTEM = "system"
+    USER = "user"
+    ASSISTANT = "assistant"
+
+
+class ProviderType(StrEnum):
+    """The wire formats contextree speaks (``structural`` speaks none: it is offline)."""
+
+    OPENAI = "openai"
+    ANTHROPIC = "anthropic"
+    OLLAMA = "ollama"
+    STRUCTURAL = "structural"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ChatMessage:
+    role: Role
+    content: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CompletionOptions:
+    """Sampling options; ``None`` means "not set", so the server's default applies.
+
+    Not every API knows every option: Anthropic has no penalties or seed, and an adapter
+    leaves out what its API does not accept rather than failing.
+    """
+
+    temperature: float | None = None
+    max_tokens: int | None = None
+    top_p: float | None = None
+    stop: tuple[str, ...] | None = None
+    frequency_penalty: float | None = None
+    presence_penalty: float | None = None
+    seed: int | None = None
+
+    def merged(self, override: CompletionOptions | None) -> CompletionOptions:
+        """These options with every field that ``override`` sets replaced by its value."""
+        if override is None:
+            return self
+        changes = {
+            f.name: getattr(override, f.name)
+            for f in fields(override)
+            if getattr(override, f.name) is not None
+        }
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class FileSubject:
+    """A file node: its workspace-relative POSIX path and the bytes the scan read.
+
+    ``data`` may be a prefix of the file (prompt collection caps it); ``size`` is always the
+    whole file's size.
+    """
+
+    path: str
+    data: bytes
+    size: int
+
+    @property
+    def truncated(self) -> bool:
+        return len(self.data) < self.size
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ChildFrame:
+    """One child of a directory and the text of its current frame (same agent and type)."""
+
+    name: str
+    path: str
+    kind: Literal["file", "dir"]
+    content: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DirectorySubject:
+    """A directory node: its path and its children's frames, so no one parses prompt text."""
+
+    path: str
+    children: tuple[ChildFrame, ...]
+
+
+Subject = FileSubject | DirectorySubject
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ProviderRequest:
+    """One completion request. ``model`` and ``options`` fall back to the profile's."""
+
+    messages: tuple[ChatMessage, ...]
+    model: str | None = None
+    options: CompletionOptions | None = None
+    subject: Subject | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ProviderResponse:
+    """A whole completion (truncated or empty ones are errors, never responses).
+
+    ``served_model`` is what the server says answered, which may differ from the requested
+    name (aliases, dated snapshots). ``request_body`` holds the exact bytes sent, for the
+    parity fixtures; it is empty for the offline structural provider, which sends nothing.
+    """
+
+    content: str
+    served_model: str
+    tokens_in: int
+    tokens_out: int
+    finish_reason: str
+    latency_s: float
+    request_body: bytes
+
+    def request_json(self) -> dict[str, Any] | None:
+        """The request body parsed back into JSON (``None`` if nothing was sent)."""
+        if not self.request_body:
+            return None
+        parsed: dict[str, Any] = json.loads(self.request_body)
+        return parsed

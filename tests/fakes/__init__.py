@@ -1,0 +1,1 @@
+"""Fakes that speak real protocols, for tests and benchmarks (not mocks)."""
