@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from tests.helpers.plans import entries_of, spec_for
 
 from contextree.context.generation.currency import CurrencyKeys
 from contextree.context.generation.plan import (
@@ -26,26 +27,11 @@ TREE = {
 
 
 def _entries(tree: dict[bytes, str] = TREE, version: dict[bytes, int] | None = None) -> list[Entry]:
-    version = version or {}
-    out = []
-    for path, kind in tree.items():
-        node_id = (path + b"#" + str(version.get(path, 0)).encode()).ljust(32, b".")
-        out.append(Entry(path=path, kind=kind, node_id=node_id, size=1, content_hash=None))
-    return out
+    return entries_of(tree, version)
 
 
 def _spec(entries: list[Entry], target: bytes = b"", **kw: object) -> PlanSpec:
-    by_path = {e.path: e for e in entries}
-    args: dict[str, object] = {
-        "target": by_path[target],
-        "agent_id": "docs-writer",
-        "provider_name": "structural",
-        "model": "structural-1",
-        "prompt_digest": "d" * 64,
-        "frame_type": "context-docs-writer",
-    }
-    args.update(kw)
-    return PlanSpec(**args)  # type: ignore[arg-type]
+    return spec_for(entries, target, **kw)
 
 
 def _all_current(entries: list[Entry], spec: PlanSpec) -> dict[bytes, HeadInfo]:
