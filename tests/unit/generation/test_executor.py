@@ -5,6 +5,9 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
+from tests.fakes.clock import FakeClock
+from tests.helpers.plans import entries_of, spec_for
+
 from contextree import errors
 from contextree.context.frame import FrameId
 from contextree.context.generation.contracts import (
@@ -24,8 +27,6 @@ from contextree.context.generation.plan import GenerationPlan, build_plan
 from contextree.context.limits import ProviderLimits
 from contextree.context.queue import FrameGenerationQueue, QueueConfig
 from contextree.telemetry.events import RecordingObserver
-from tests.fakes.clock import FakeClock
-from tests.helpers.plans import entries_of, spec_for
 
 # A slow, deep branch (deep/...) beside a quick, shallow one (top/...).
 TREE = {
