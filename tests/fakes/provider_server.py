@@ -12,7 +12,16 @@ Three ways to run it:
 - in a background thread, for synchronous (CLI) tests: ``url = server.start_in_thread()``,
   then ``server.stop()``
 - as a process, for benchmarks: ``python -m tests.fakes.provider_server --port 0`` prints
-  ``READY <base url>`` once it listens, and stops on SIGTERM, SIGINT or end of stdin.
+  ``READY <base url>`` once it listens, and stops on SIGTERM or SIGINT (or end of stdin with
+  ``--stop-on-stdin-eof``); ``--default-reply``/``--script`` take ``Reply`` JSON.
+
+Scripting: ``script(*replies)`` answers the next requests in order; ``script_path(path,
+*replies)`` answers attempts 1, 2, ... for one node; ``default`` answers the rest;
+``models_reply`` makes the model listing fail. Observing: ``requests``, ``peak_concurrency``,
+``in_flight``, and ``wait_for_requests(n)`` (in-loop) or ``wait_for_requests_blocking(n)``
+(thread mode) to wait for arrivals without sleeping. Faults (``Reply.hang/close/malformed``)
+and latency are per reply; a hanging request ends when its client gives up or the server
+stops.
 
 Endpoints: ``POST /v1/chat/completions`` and ``GET /v1/models`` (OpenAI, also Ollama's /v1),
 ``POST /v1/messages`` and ``GET /v1/models`` with Anthropic headers, ``POST /api/chat`` and

@@ -51,7 +51,8 @@ _QUOTA_TEXT = re.compile(
     r"|billing|usage limits?|out of credits|payment required",
     re.IGNORECASE,
 )
-_PER_WINDOW_TEXT = re.compile(r"per (?:second|minute)|\brpm\b|\btpm\b", re.IGNORECASE)
+# A message about a per-second or per-minute window is a rate limit, whatever else it says.
+_PER_WINDOW_TEXT = re.compile(r"per (?:second|sec|minute|min)\b|\b[rt]p[sm]\b", re.IGNORECASE)
 _CONTEXT_CODES = frozenset(
     {"context_length_exceeded", "exceed_context_size_error", "request_too_large"}
 )

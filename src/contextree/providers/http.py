@@ -139,11 +139,21 @@ class ProviderHttp:
                 data = await response.read()
                 reply_headers = {k.lower(): v for k, v in response.headers.items()}
                 status = response.status
-        except TimeoutError as exc:  # asyncio.TimeoutError and aiohttp's timeouts alike
+        except aiohttp.ConnectionTimeoutError as exc:
+            raise ClientTimeoutError(
+                f"could not connect to {where} within {timeouts.connect:g} s",
+                hint="Check that the server is reachable, or raise [timeouts] connect in the "
+                "provider profile.",
+            ) from exc
+        except TimeoutError as exc:  # asyncio.TimeoutError and aiohttp's read timeouts alike
             raise ClientTimeoutError(
                 f"no answer from {where} within {timeouts.total:g} s",
-                hint="Raise [timeouts] total (or connect) in the provider profile if the "
-                "server is just slow.",
+                hint="Raise [timeouts] total in the provider profile if the server is just slow.",
+            ) from exc
+        except aiohttp.InvalidURL as exc:
+            raise ProviderConfigError(
+                f"{where} is not a URL contextree can request",
+                hint="Fix base_url in the provider profile.",
             ) from exc
         except aiohttp.ClientConnectorCertificateError as exc:
             raise ConnectionFailedError(

@@ -7,10 +7,9 @@ nothing about HTTP, wire formats or configuration files.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, fields, replace
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Literal
 
 
 class Role(StrEnum):
@@ -128,10 +127,3 @@ class ProviderResponse:
     finish_reason: str
     latency_s: float
     request_body: bytes
-
-    def request_json(self) -> dict[str, Any] | None:
-        """The request body parsed back into JSON (``None`` if nothing was sent)."""
-        if not self.request_body:
-            return None
-        parsed: dict[str, Any] = json.loads(self.request_body)
-        return parsed

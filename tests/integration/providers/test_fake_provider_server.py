@@ -13,6 +13,9 @@ import aiohttp
 import pytest
 from tests.fakes.provider_server import FakeProviderServer
 from tests.fakes.replies import Reply
+from typer.testing import CliRunner
+
+from contextree.cli.app import app
 
 REPO = Path(__file__).parents[3]
 USER = {"role": "user", "content": "Path: src/a.py\nSummarise."}
@@ -142,36 +145,40 @@ def test_runs_in_a_background_thread_for_synchronous_tests() -> None:
     assert [r.path for r in server.requests] == ["/api/tags"]
 
 
-def test_runs_as_a_process_and_prints_a_readiness_line() -> None:
-    import urllib.request
-
+def test_runs_as_a_process_that_provider_test_can_reach(workspace: Path) -> None:
     reply = Reply(content="from a process").to_json()
+    command = [sys.executable, "-m", "tests.fakes.provider_server", "--port", "0"]
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tests.fakes.provider_server",
-            "--port",
-            "0",
-            "--default-reply",
-            reply,
-        ],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        text=True,
+        [*command, "--default-reply", reply], cwd=REPO, stdout=subprocess.PIPE, text=True
     )
     try:
         assert proc.stdout is not None
-        ready = proc.stdout.readline().split()
+        ready = proc.stdout.readline().split()  # blocks until the server listens
         assert ready[0] == "READY"
-        body = json.dumps({"model": "fake-model", "messages": [USER], "stream": False}).encode()
-        request = urllib.request.Request(ready[1] + "/api/chat", data=body, method="POST")
-        with urllib.request.urlopen(request, timeout=5) as response:
-            answer = json.loads(response.read())
+        runner = CliRunner()
+        base = ["--workspace", str(workspace), "provider"]
+        added = runner.invoke(
+            app,
+            [
+                *base,
+                "add",
+                "proc",
+                "--type",
+                "ollama",
+                "--model",
+                "fake-model",
+                "--base-url",
+                ready[1],
+            ],
+        )
+        probe = runner.invoke(app, [*base, "test", "proc", "--json"])
     finally:
         proc.terminate()
         proc.wait(timeout=10)
         assert proc.stdout is not None
         proc.stdout.close()
-    assert answer["message"]["content"] == "from a process"
+    assert added.exit_code == 0, added.output
+    assert probe.exit_code == 0, probe.output
+    result = json.loads(probe.stdout)["probe"]
+    assert (result["ok"], result["reply"]) == (True, "from a process")
     assert proc.returncode == 0

@@ -124,6 +124,18 @@ def test_error_detail_reads_every_supported_shape(
             body({"error": {"message": "Quota exceeded for requests per minute"}}),
             RateLimitedError,
         ),
+        (
+            429,
+            body(
+                {
+                    "error": {
+                        "message": "Rate limit on requests per min (RPM). Add a payment "
+                        "method at https://example.com/account/billing"
+                    }
+                }
+            ),
+            RateLimitedError,
+        ),
         (400, body({"error": {"message": "Your credit balance is too low"}}), QuotaExhaustedError),
         (402, body({"error": "payment"}), QuotaExhaustedError),
         (
