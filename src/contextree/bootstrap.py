@@ -8,7 +8,7 @@ reads configuration files or builds clients; nothing here runs at import time.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,10 +16,13 @@ from contextree.agents.registry import AgentRegistry
 from contextree.api import ContextApi
 from contextree.config.paths import user_config_dir, user_config_file
 from contextree.config.settings import Settings, load_settings
+from contextree.context.generation.run import GenerationEnvironment
 from contextree.errors import PathNotFoundError
+from contextree.providers import ProviderRegistry
 from contextree.store.db import Store
 from contextree.workspace.layout import WorkspaceLayout
 from contextree.workspace.paths import IgnoreOptions
+from contextree.workspace.service import scan_options
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,3 +87,47 @@ def context_api(
     """The ``ContextApi`` over ``store``. ``secret_values`` returns the configured API key
     values that frame metadata must never contain (the provider profiles supply them)."""
     return ContextApi(store, agents, secret_values=secret_values)
+
+
+# --- providers and generation ------------------------------------------------------------
+
+
+def provider_dirs(layout: WorkspaceLayout) -> tuple[Path, Path]:
+    """Where provider profiles are read from: the user's then the workspace's ``providers``."""
+    return (user_config_dir() / "providers", layout.data_dir / "providers")
+
+
+def load_providers(ws: Workspace) -> ProviderRegistry:
+    user, workspace = provider_dirs(ws.layout)
+    return ProviderRegistry.load(user_dir=user, workspace_dir=workspace)
+
+
+def configured_secret_values(
+    providers: ProviderRegistry, environ: Mapping[str, str]
+) -> Callable[[], Iterable[str]]:
+    """The current values of every configured API key variable (read when asked, never kept)."""
+    names = {e.profile.key_env for e in providers.entries() if e.profile.key_env}
+
+    def values() -> Iterable[str]:
+        return [environ[name] for name in sorted(n for n in names if n) if environ.get(name)]
+
+    return values
+
+
+def generation_environment(ws: Workspace, store: Store) -> GenerationEnvironment:
+    """Everything ``run_generate`` needs for this workspace, over an open store."""
+    providers = load_providers(ws)
+    environ = os.environ
+    return GenerationEnvironment(
+        root=ws.layout.root,
+        settings=ws.settings,
+        store=store,
+        lock_path=ws.layout.lock_path,
+        agents=load_agents(ws),
+        providers=providers,
+        scan_options=scan_options(ws.settings),
+        ignore_options=ignore_options(ws.settings),
+        environ=environ,
+        secret_values=configured_secret_values(providers, environ),
+        cwd=Path.cwd(),
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 
@@ -10,6 +11,8 @@ import pytest
 from contextree.config.settings import Settings, load_settings
 from contextree.config.template import render_config_template
 from contextree.errors import ConfigError
+
+SETTING_LINE = re.compile(r"^# [a-z_]+ = ")
 
 
 def _all_fields(model: type, prefix: str = "") -> set[str]:
@@ -53,7 +56,7 @@ def test_uncommented_template_lists_every_setting_with_its_default() -> None:
 def test_every_setting_has_a_description() -> None:
     text = render_config_template()
     for line in text.splitlines():
-        if line.startswith("# ") and " = " in line:
+        if SETTING_LINE.match(line):
             idx = text.splitlines().index(line)
             assert text.splitlines()[idx - 1].startswith("# "), line
 

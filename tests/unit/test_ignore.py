@@ -67,6 +67,10 @@ PATTERN_CASES = [
     pytest.param(b"d/**\n", b"d", DIR, False, id="trailing-double-star-not-the-dir-itself"),
     pytest.param(b"a/**/b\n", b"a/b", FILE, True, id="middle-double-star-matches-zero-dirs"),
     pytest.param(b"a/**/b\n", b"a/x/y/b", FILE, True, id="middle-double-star-matches-many-dirs"),
+    pytest.param(b"**/**/x\n", b"d/e/x", FILE, True, id="repeated-double-star-dirs"),
+    pytest.param(b"a/**/**/b\n", b"a/b", FILE, True, id="repeated-middle-double-star-zero-dirs"),
+    pytest.param(b"**/a/**/b\n", b"x/a/y/b", FILE, True, id="double-stars-around-a-dir"),
+    pytest.param(b"**/a/**/b\n", b"x/y/b", FILE, False, id="double-stars-need-the-dir"),
     pytest.param(b"d/x**y/a\n", b"d/x/y/a", FILE, False, id="double-star-inside-component-is-star"),
     pytest.param(
         b"a**/b\n", b"a/x/b", FILE, True, id="double-star-after-literal-prefix-spans-dirs"
@@ -110,6 +114,16 @@ def test_many_stars_match_without_runaway_backtracking() -> None:
     started = time.perf_counter()
     assert rules.ignored(b"a" * 120, FILE) is False
     assert rules.ignored(b"a" * 120 + b"b", FILE) is True
+    assert time.perf_counter() - started < 0.5
+
+
+def test_many_double_stars_match_without_runaway_backtracking() -> None:
+    rules = root_rules(b"**/a/**/a/**/a/**/a/**/a/**/b\n**/**/**/**/**/**/**/x\n")
+    deep = b"/".join([b"a"] * 60)
+    started = time.perf_counter()
+    assert rules.ignored(deep + b"/y", FILE) is False
+    assert rules.ignored(deep + b"/b", FILE) is True
+    assert rules.ignored(deep + b"/x", FILE) is True
     assert time.perf_counter() - started < 0.5
 
 

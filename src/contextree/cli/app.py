@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from contextree import __version__
-from contextree.cli import agent_cmds, get_cmds, provider_cmds, workspace_cmds
+from contextree.cli import agent_cmds, generate_cmds, get_cmds, provider_cmds, workspace_cmds
 from contextree.cli.output import CliState
 
 
@@ -59,7 +59,15 @@ def _global_options(
 
 workspace_cmds.register(app)
 agent_cmds.register(app)
-get_cmds.register(app)
+context_app = typer.Typer(
+    name="context",
+    help="Context frames: get and generate (also available at the top level).",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+get_cmds.register(app, context_app)
+generate_cmds.register(app, context_app)
+app.add_typer(context_app, name="context")
 provider_cmds.register(app)
 
 

@@ -32,13 +32,9 @@ from contextree.workspace.walk import display_path
 COMBINE_SEPARATOR = "\n\n---\n\n"
 
 
-def register(app: typer.Typer) -> None:
+def register(app: typer.Typer, context_app: typer.Typer) -> None:
     app.command("get")(get_cmd)
-    context_app = typer.Typer(
-        name="context", help="Read context frames.", no_args_is_help=True, rich_markup_mode=None
-    )
     context_app.command("get")(get_cmd)
-    app.add_typer(context_app, name="context")
 
 
 def get_cmd(  # noqa: PLR0917  # typer maps each option to a parameter

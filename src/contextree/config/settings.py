@@ -18,6 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from contextree.config.generation import GenerationSettings
 from contextree.errors import ConfigError
 
 
@@ -107,6 +108,7 @@ class Settings(BaseSettings):
     scan: ScanSettings = Field(default_factory=ScanSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
     providers: ProviderSettings = Field(default_factory=ProviderSettings)
+    generation: GenerationSettings = Field(default_factory=GenerationSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -26,8 +26,14 @@ def _comment(text: str) -> list[str]:
     return ["# " + line for line in textwrap.wrap(text, width=96)]
 
 
+def _toml_value(value: Any) -> str:
+    if isinstance(value, list):  # one line, so every setting is exactly one commented line
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return tomli_w.dumps({"v": value}).strip().removeprefix("v = ")
+
+
 def _value_line(key: str, value: Any) -> str:
-    return "# " + tomli_w.dumps({key: value}).strip()
+    return f"# {key} = {_toml_value(value)}"
 
 
 def _section(model: type[BaseModel], defaults: BaseModel) -> tuple[list[str], list[str]]:

@@ -666,9 +666,10 @@ class FrameGenerationQueue:
         if self._runner is not None:
             if not cancel_in_flight:
                 await self._all_finished.wait()
-            for worker in self._workers:
-                worker.cancel()
-            await self._runner
+            # Cancel the runner, not the workers one by one: it may not have created them
+            # yet (a stop right after start), and its TaskGroup cancels whatever it has.
+            self._runner.cancel()
+            await asyncio.wait((self._runner,))
         self._stats_scheduled = False
         self._emit_stats()
 

@@ -120,7 +120,8 @@ class IgnoreRules:
     def descend(self, dir_rel: bytes, ignore_files: Sequence[tuple[bytes, bytes]]) -> IgnoreRules:
         """Rules for the entries of directory ``dir_rel`` (``b""`` for the root), adding the
         ``(file name, content)`` ignore files found directly in it, in increasing precedence.
-        Returns ``self`` when they add no pattern."""
+        Returns ``self`` when they add no pattern. Like git, pass an ignore file even when it
+        is itself ignored: git still reads it."""
         patterns = tuple(p for _, content in ignore_files for p in _parse_ignore_file(content))
         if not patterns:
             return self
@@ -251,19 +252,34 @@ def _translate(glob: bytes, *, pathname: bool) -> bytes:
 
 
 def _join_segments(segments: list[bytes], stars: list[bytes]) -> bytes:
-    """Glue star-free segments and stars, keeping matching linear in the number of stars.
+    """Glue star-free segments and stars so that matching cannot backtrack without bound.
 
-    A plain regex backtracks through every split between consecutive stars (``*a*a*a*a*a*b``
-    took minutes on a 120-byte name); git's wildmatch prunes that. A segment between a ``*``
-    and a later star only ever needs its leftmost occurrence: the later star can absorb the
-    bytes a further-right occurrence would have skipped (none is a slash, or a slash in the
-    segment pins its position anyway). So that segment is matched lazily inside an atomic group.
+    A plain regex tries every split between consecutive stars (``*a*a*a*a*a*b`` took minutes
+    on a 120-byte name); git's wildmatch prunes that. A segment after a ``*`` that another
+    star follows only needs its leftmost occurrence: the next star absorbs what a later
+    occurrence would have skipped (no slash: ``*`` and the segment's bytes before any slash
+    never cross one, and a slash pins the segment). The same holds after ``**/`` when the next
+    star is ``**`` (the segment then ends in a slash). Such segments match lazily inside an
+    atomic group. ``**/**/`` is merged first: it means the same as one ``**/``.
     """
+    index = 0
+    while index < len(stars) - 1:
+        if (
+            stars[index] == _DIRECTORIES
+            and not segments[index + 1]
+            and stars[index + 1] != _IN_NAME
+        ):
+            del stars[index], segments[index + 1]
+        else:
+            index += 1
     parts = [segments[0]]
     for number, star in enumerate(stars):
         body = segments[number + 1]
-        if star == _IN_NAME and body and number + 1 < len(stars):
-            parts.append(b"(?>" + _IN_NAME + b"?" + body + b")")
+        following = stars[number + 1] if number + 1 < len(stars) else None
+        if body and following is not None and star == _IN_NAME:
+            parts.append(b"(?>[^/]*?" + body + b")")
+        elif body and star == _DIRECTORIES and following in (_DIRECTORIES, _ANYTHING):
+            parts.append(b"(?>(?:.*?/)??" + body + b")")
         else:
             parts += (star, body)
     return b"".join(parts)

@@ -886,3 +886,12 @@ async def test_runs_on_the_real_clock_with_an_attempt_timeout() -> None:
         assert await queue.drain(deadline_s=30.0)
     assert [(await h.wait()).status for h in handles] == ["done"] * 5
     assert asyncio.all_tasks() == {asyncio.current_task()}
+
+
+async def test_stop_right_after_start_with_nothing_queued_returns_and_leaves_no_task() -> None:
+    # A plan with nothing to do starts and stops the queue at once; stop must not wait for
+    # workers the runner has not created yet.
+    queue = make_queue(ScriptedOrchestration(FakeClock()), max_concurrency=4)
+    async with queue:
+        pass
+    assert asyncio.all_tasks() == {asyncio.current_task()}

@@ -77,18 +77,22 @@ class FileText:
     binary: str | None
 
 
-def file_text(data: bytes, cap: int) -> FileText:
-    """What of a file's bytes goes into a prompt: text capped at ``cap`` bytes, or a placeholder."""
-    size = len(data)
+def file_text(data: bytes, cap: int, *, total_size: int | None = None) -> FileText:
+    """What of a file's bytes goes into a prompt: text capped at ``cap`` bytes, or a placeholder.
+
+    ``data`` may be a prefix of the file (at least ``cap + 1`` bytes of it) when
+    ``total_size`` gives the whole file's size.
+    """
+    size = len(data) if total_size is None else total_size
     kind = binary_kind(data)
     if kind is not None:
         placeholder = f"[Binary file: {kind}, {size:,} bytes. Content not sent.]"
         return FileText(
             text=placeholder, truncated=False, original_bytes=size, kept_bytes=0, binary=kind
         )
-    end = min(cap, size)
+    end = min(cap, len(data))
     # Never split a UTF-8 character: the first byte left out must start a character.
-    while 0 < end < size and end > cap - 4 and (data[end] & 0xC0) == 0x80:
+    while 0 < end < len(data) and end > cap - 4 and (data[end] & 0xC0) == 0x80:
         end -= 1
     kept = data[:end]
     text = kept.decode("utf-8", "replace")

@@ -13,53 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from contextree.config.generation import DEFAULT_SECRET_PATTERNS, DEFAULT_STRUCTURAL_PATTERNS
 from contextree.workspace.ignore import IgnoreRules
-
-DEFAULT_SECRET_PATTERNS: tuple[str, ...] = (
-    ".env",
-    ".env.*",
-    "*.pem",
-    "*.key",
-    "*.p12",
-    "*.pfx",
-    "*.keystore",
-    "*.jks",
-    "id_rsa*",
-    "id_dsa*",
-    "id_ecdsa*",
-    "id_ed25519*",
-    ".netrc",
-    ".pgpass",
-    ".npmrc",
-    ".pypirc",
-    "credentials",
-    "credentials.*",
-    "*credentials*.json",
-    "secrets.*",
-    "*.secret",
-    ".htpasswd",
-)
-
-DEFAULT_STRUCTURAL_PATTERNS: tuple[str, ...] = (
-    # lockfiles
-    "*.lock",
-    "package-lock.json",
-    "npm-shrinkwrap.json",
-    "pnpm-lock.yaml",
-    "go.sum",
-    # minified and source maps
-    "*.min.js",
-    "*.min.css",
-    "*.map",
-    # vendored and generated trees
-    "vendor/",
-    "third_party/",
-    "dist/",
-    "*_pb2.py",
-    "*_pb2_grpc.py",
-    "*.pb.go",
-    "*.generated.*",
-)
 
 
 class Scope(StrEnum):

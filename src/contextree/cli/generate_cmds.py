@@ -1,0 +1,186 @@
+"""``contextree generate`` and ``regenerate``: options in, ``run_generate`` out, nothing else."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from contextree.bootstrap import Workspace, generation_environment, load_workspace
+from contextree.cli.errors import user_errors
+from contextree.cli.generate_view import RunView, outcome_json, print_summary
+from contextree.cli.output import CliState, emit_json
+from contextree.context.generation.executor import FailurePolicy, Schedule
+from contextree.context.generation.run import GenerateOptions, GenerateOutcome, run_generate
+from contextree.store.db import Store
+from contextree.telemetry import JsonLinesObserver, MultiObserver, Observer
+from contextree.workspace.service import open_store
+
+PathArg = Annotated[
+    str | None,
+    typer.Argument(metavar="[PATH]", help="File or directory to generate (default: everything)."),
+]
+NodeOpt = Annotated[str | None, typer.Option("--node", help="Target a node id instead of a path.")]
+AgentOpt = Annotated[
+    str | None, typer.Option("--agent", help="Agent to write frames (default: default_agent).")
+]
+ProviderOpt = Annotated[
+    str | None,
+    typer.Option("--provider", help="Provider profile (default: the agent's, else the config's)."),
+]
+FrameTypeOpt = Annotated[
+    str | None, typer.Option("--frame-type", help="Frame type (default: context-<agent>).")
+]
+ScheduleOpt = Annotated[
+    Schedule | None,
+    typer.Option("--schedule", help="dag (default): as soon as children finish; levels."),
+]
+PolicyOpt = Annotated[
+    FailurePolicy | None,
+    typer.Option("--failure-policy", help="continue (default), stop, or fail-fast."),
+]
+ConcurrencyOpt = Annotated[
+    int | None, typer.Option("--concurrency", min=1, help="Provider calls in flight at once.")
+]
+NoScanOpt = Annotated[
+    bool, typer.Option("--no-scan", help="Use the last scan instead of rescanning first.")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print a JSON document at the end.")]
+EventsOpt = Annotated[
+    Path | None,
+    typer.Option("--events", metavar="FILE", help="Write every event as JSON lines to FILE."),
+]
+WaitOpt = Annotated[
+    bool, typer.Option("--wait", help="Wait for another writer instead of failing.")
+]
+
+
+def register(app: typer.Typer, context_app: typer.Typer) -> None:
+    app.command("generate")(generate_cmd)
+    context_app.command("generate")(generate_cmd)
+    app.command("regenerate")(regenerate_cmd)
+
+
+def generate_cmd(  # noqa: PLR0917  # typer maps each option to a parameter
+    ctx: typer.Context,
+    path: PathArg = None,
+    node: NodeOpt = None,
+    agent: AgentOpt = None,
+    provider: ProviderOpt = None,
+    frame_type: FrameTypeOpt = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Generate even nodes that are current.")
+    ] = False,
+    no_recursive: Annotated[
+        bool, typer.Option("--no-recursive", help="A directory alone, not what is below it.")
+    ] = False,
+    schedule: ScheduleOpt = None,
+    failure_policy: PolicyOpt = None,
+    concurrency: ConcurrencyOpt = None,
+    no_scan: NoScanOpt = False,
+    json_out: JsonOpt = False,
+    events: EventsOpt = None,
+    wait: WaitOpt = False,
+) -> None:
+    """Generate a context frame for every file and directory that lacks a current one."""
+    options = GenerateOptions(
+        target=path,
+        node=node,
+        agent=agent,
+        provider=provider,
+        frame_type=frame_type,
+        force=force,
+        recursive=not no_recursive,
+        schedule=schedule,
+        failure_policy=failure_policy,
+        concurrency=concurrency,
+        scan=not no_scan,
+        wait_for_lock=wait,
+    )
+    _run(ctx.obj, options, json_out=json_out, events=events)
+
+
+def regenerate_cmd(  # noqa: PLR0917  # typer maps each option to a parameter
+    ctx: typer.Context,
+    path: PathArg = None,
+    node: NodeOpt = None,
+    agent: AgentOpt = None,
+    provider: ProviderOpt = None,
+    frame_type: FrameTypeOpt = None,
+    recursive: Annotated[
+        bool, typer.Option("--recursive", help="Also everything below a directory.")
+    ] = False,
+    schedule: ScheduleOpt = None,
+    failure_policy: PolicyOpt = None,
+    concurrency: ConcurrencyOpt = None,
+    no_scan: NoScanOpt = False,
+    json_out: JsonOpt = False,
+    events: EventsOpt = None,
+    wait: WaitOpt = False,
+) -> None:
+    """Generate again even if current (a directory alone unless --recursive)."""
+    options = GenerateOptions(
+        target=path,
+        node=node,
+        agent=agent,
+        provider=provider,
+        frame_type=frame_type,
+        force=True,
+        recursive=recursive,
+        schedule=schedule,
+        failure_policy=failure_policy,
+        concurrency=concurrency,
+        scan=not no_scan,
+        wait_for_lock=wait,
+    )
+    _run(ctx.obj, options, json_out=json_out, events=events)
+
+
+def _run(state: CliState, options: GenerateOptions, *, json_out: bool, events: Path | None) -> None:
+    started = time.monotonic()
+    live = not json_out and not state.quiet and state.err.is_terminal
+    with user_errors(state):
+        ws = load_workspace(state.workspace)
+        ws.layout.ensure_data_dir()
+        with open_store(ws.layout, ws.settings) as store:
+            outcome = _generate(state, ws, store, options=options, live=live, events=events)
+    seconds = time.monotonic() - started
+    if json_out:
+        emit_json(outcome_json(outcome, seconds))
+    elif not state.quiet or not outcome.result.succeeded:
+        print_summary(state.out, state.err, outcome, seconds)
+    raise typer.Exit(0 if outcome.result.succeeded else 1)
+
+
+def _generate(
+    state: CliState,
+    ws: Workspace,
+    store: Store,
+    *,
+    options: GenerateOptions,
+    live: bool,
+    events: Path | None,
+) -> GenerateOutcome:
+    env = generation_environment(ws, store)
+    view = RunView(state.err, live=live)
+    observers: list[Observer] = [view]
+    sink = JsonLinesObserver(events) if events is not None else None
+    if sink is not None:
+        observers.append(sink)
+    try:
+        with view:
+            return asyncio.run(
+                run_generate(
+                    env,
+                    options,
+                    observer=MultiObserver(observers),
+                    on_result=view.on_result,
+                    on_plan=view.on_plan,
+                )
+            )
+    finally:
+        if sink is not None:
+            sink.close()

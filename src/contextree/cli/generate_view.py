@@ -1,0 +1,202 @@
+"""What ``contextree generate`` shows: the live display, the final summary and the JSON document.
+
+Owns presentation of a generation run only: counting events as they arrive, drawing a
+one-line live status on a terminal (done, skipped, failed, blocked, in flight, retries,
+tokens, ETA), and reporting every failed and blocked node with its error class and what to do.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from rich.console import Console
+from rich.live import Live
+from rich.text import Text
+
+from contextree.context.generation.executor import GenerationResult, NodeResult, NodeStatus
+from contextree.context.generation.plan import GenerationPlan
+from contextree.context.generation.run import GenerateOutcome
+from contextree.telemetry import Event
+from contextree.workspace.walk import display_path
+
+_LIST_CAP = 50
+
+#: What to do after a node failed with this error class, when the error carries no hint.
+_ADVICE = {
+    "rate_limited": "The provider kept rate-limiting; lower --concurrency or the profile's "
+    "requests_per_minute, then rerun `contextree generate` (only unfinished nodes run).",
+    "overloaded": "The provider was overloaded; rerun `contextree generate` later.",
+    "server_error": "The provider kept failing; rerun `contextree generate` later.",
+    "client_timeout": "Calls timed out; raise the profile's timeouts or lower --concurrency.",
+    "connection_error": "Check the provider's base_url and that it is reachable.",
+    "auth_failed": "Check the API key variable named by the profile (`contextree provider "
+    "show NAME`).",
+    "quota_exhausted": "The account's quota or spend limit is used up; raise it, then rerun.",
+}
+
+
+class RunView:
+    """Counts a run's events and draws them; also an observer (``emit``)."""
+
+    def __init__(self, console: Console, *, live: bool) -> None:
+        self.console = console
+        self.total = 0
+        self.counts = dict.fromkeys(NodeStatus, 0)
+        self.in_flight = 0
+        self.retries = 0
+        self.tokens_in = 0
+        self.tokens_out = 0
+        self.started = time.monotonic()
+        self._live = Live(console=console, transient=True, auto_refresh=True) if live else None
+
+    def __enter__(self) -> RunView:
+        if self._live is not None:
+            self._live.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._live is not None:
+            self._live.stop()
+
+    def on_plan(self, plan: GenerationPlan) -> None:
+        self.total = len(plan.items)
+        self._draw()
+
+    def on_result(self, node: NodeResult) -> None:
+        self.counts[node.status] += 1
+        self.tokens_in += node.tokens_in
+        self.tokens_out += node.tokens_out
+        self._draw()
+
+    def emit(self, event: Event) -> None:
+        if event.name == "request_processing":
+            self.in_flight += 1
+        elif event.name in (
+            "request_completed",
+            "request_failed",
+            "request_skipped",
+            "request_cancelled",
+            "request_retry_scheduled",
+        ):
+            self.in_flight = max(0, self.in_flight - 1)
+            if event.name == "request_retry_scheduled":
+                self.retries += 1
+        else:
+            return
+        self._draw()
+
+    def _draw(self) -> None:
+        if self._live is None:
+            return
+        c = self.counts
+        finished = c[NodeStatus.DONE] + c[NodeStatus.FAILED] + c[NodeStatus.BLOCKED]
+        planned_done = finished + c[NodeStatus.CANCELLED]
+        elapsed = time.monotonic() - self.started
+        eta = ""
+        if finished and self.total > planned_done:
+            eta = f"  ETA {elapsed / finished * (self.total - planned_done):,.0f} s"
+        line = (
+            f"generating {planned_done:,}/{self.total:,}  done {c[NodeStatus.DONE]:,}  "
+            f"skipped {c[NodeStatus.SKIPPED]:,}  failed {c[NodeStatus.FAILED]:,}  "
+            f"blocked {c[NodeStatus.BLOCKED]:,}  in flight {self.in_flight:,}  "
+            f"retries {self.retries:,}  tokens {self.tokens_in:,}/{self.tokens_out:,}{eta}"
+        )
+        self._live.update(Text(line))
+
+
+def _advice(node: NodeResult) -> str | None:
+    if node.hint:
+        return node.hint
+    return _ADVICE.get(node.error_class or "")
+
+
+def print_summary(console: Console, err: Console, outcome: GenerateOutcome, seconds: float) -> None:
+    result = outcome.result
+    plan = outcome.plan
+    resolved = outcome.resolved
+    done = result.count(NodeStatus.DONE)
+    skipped = result.count(NodeStatus.SKIPPED)
+    tokens_in, tokens_out = result.tokens
+    console.print(
+        f"{resolved.agent.id} via {resolved.provider_name}: generated {done:,} frames, "
+        f"{skipped:,} already current, in {seconds:.1f} s (tokens in {tokens_in:,}, "
+        f"out {tokens_out:,}).",
+        markup=False,
+    )
+    if not plan.items:
+        console.print("Everything is current; use --force to generate again.", markup=False)
+    problems = [
+        r
+        for r in result.nodes.values()
+        if r.status in (NodeStatus.FAILED, NodeStatus.BLOCKED, NodeStatus.CANCELLED)
+    ]
+    if not problems:
+        return
+    failed = [r for r in problems if r.status is NodeStatus.FAILED]
+    blocked = [r for r in problems if r.status is NodeStatus.BLOCKED]
+    cancelled = [r for r in problems if r.status is NodeStatus.CANCELLED]
+    err.print(
+        f"{len(failed):,} failed, {len(blocked):,} blocked (a descendant failed), "
+        f"{len(cancelled):,} not run.",
+        markup=False,
+    )
+    for node in sorted(failed, key=lambda r: r.path)[:_LIST_CAP]:
+        err.print(
+            f"  failed  {display_path(node.path)}  [{node.error_class}] {node.message}",
+            markup=False,
+        )
+        advice = _advice(node)
+        if advice:
+            err.print(f"          -> {advice}", markup=False)
+    for node in sorted(blocked, key=lambda r: r.path)[:_LIST_CAP]:
+        by = display_path(node.blocked_by) if node.blocked_by is not None else "?"
+        err.print(f"  blocked {display_path(node.path)}  (by {by})", markup=False)
+    hidden = max(0, len(failed) - _LIST_CAP) + max(0, len(blocked) - _LIST_CAP)
+    if hidden:
+        err.print(f"  ... and {hidden:,} more (see --json)", markup=False)
+    err.print(
+        "Fix the cause and run `contextree generate` again: only nodes without a current "
+        "frame are generated.",
+        markup=False,
+    )
+
+
+def _node_json(node: NodeResult) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "path": display_path(node.path),
+        "node_id": node.node_id.hex(),
+        "kind": node.kind,
+        "status": node.status.value,
+        "attempts": node.attempts,
+    }
+    if node.frame_id is not None:
+        doc["frame_id"] = node.frame_id.hex()
+    if node.error_class is not None:
+        doc["error_class"] = node.error_class
+        doc["message"] = node.message
+        doc["advice"] = _advice(node)
+    if node.blocked_by is not None:
+        doc["blocked_by"] = display_path(node.blocked_by)
+    if node.reason is not None:
+        doc["reason"] = node.reason
+    return doc
+
+
+def outcome_json(outcome: GenerateOutcome, seconds: float) -> dict[str, Any]:
+    result: GenerationResult = outcome.result
+    tokens_in, tokens_out = result.tokens
+    nodes = sorted(result.nodes.values(), key=lambda r: r.path)
+    return {
+        "status": "succeeded" if result.succeeded else "failed",
+        "plan_id": outcome.plan.plan_id,
+        "target": display_path(outcome.plan.spec.target.path),
+        "agent": outcome.resolved.agent.id,
+        "provider": outcome.resolved.provider_name,
+        "frame_type": outcome.resolved.frame_type,
+        "duration_s": round(seconds, 3),
+        "scanned": outcome.scan is not None,
+        "totals": {status.value: result.count(status) for status in NodeStatus}
+        | {"planned": len(outcome.plan.items), "tokens_in": tokens_in, "tokens_out": tokens_out},
+        "nodes": [_node_json(n) for n in nodes if n.status is not NodeStatus.SKIPPED],
+    }

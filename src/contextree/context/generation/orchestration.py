@@ -1,0 +1,251 @@
+"""Orchestration: the contract the queue calls, in two steps, for one node.
+
+``prepare(request)`` resolves the node and its agent, computes the node's input key (for a
+directory, from its children's frames as they are now, after they finished) and returns
+``Skip`` when the head already has that key (unless forced); otherwise it collects the prompt
+and returns a ``PreparedCall`` naming the provider that will really be called and an estimate
+of the tokens it will cost. ``execute(prepared)`` calls the provider (or, for withheld and
+empty files, makes the frame without any call), builds the metadata through the one metadata
+path and writes the frame with its lineage through ``ContextApi.put_frame``. The queue owns
+retries, limits and ordering; this module owns none of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from contextree.agents.profile import AgentProfile
+from contextree.agents.registry import AgentRegistry
+from contextree.api import ContextApi, Lineage
+from contextree.context.frame import Basis, Frame
+from contextree.context.generation.contracts import (
+    FrameResult,
+    GeneratedMetadata,
+    GenerationRequest,
+    PreparedCall,
+    ProviderResult,
+    Skip,
+)
+from contextree.context.generation.currency import MISSING_CHILD, CurrencyKeys
+from contextree.context.generation.metadata_construction import frame_metadata
+from contextree.context.generation.prompt_collection import CollectedPrompt, PromptCollector
+from contextree.context.generation.provider_execution import ProviderExecution
+from contextree.context.generation.scope import Scope
+from contextree.errors import NodeNotInTreeError
+from contextree.providers.profiles import STRUCTURAL, STRUCTURAL_MODEL
+from contextree.store.digest import EMPTY_DIGEST, Digest, digest_bytes
+from contextree.store.tree import Entry, TreeRows
+from contextree.telemetry import EventValue
+from contextree.workspace.merkle import NodeId
+from contextree.workspace.walk import display_path
+
+HEAD_REUSE = "head_reuse"
+#: Output tokens assumed when a profile sets no max_tokens.
+DEFAULT_OUTPUT_ESTIMATE = 1024
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Payload:
+    """What ``execute`` needs; opaque to the queue."""
+
+    agent: AgentProfile
+    entry: Entry
+    collected: CollectedPrompt
+    input_key: str
+    #: The provider actually called; None when the frame needs no call at all.
+    call_provider: str | None
+
+
+class Orchestrator:
+    """Prepares and executes generation requests for one workspace."""
+
+    def __init__(
+        self,
+        *,
+        api: ContextApi,
+        tree: TreeRows,
+        agents: AgentRegistry,
+        providers: ProviderExecution,
+        collector: PromptCollector,
+    ) -> None:
+        self._api = api
+        self._tree = tree
+        self._agents = agents
+        self._providers = providers
+        self._collector = collector
+
+    # -- prepare --------------------------------------------------------------------------
+
+    async def prepare(self, request: GenerationRequest) -> PreparedCall | Skip:
+        agent = self._agents.get(request.agent_id)
+        entry = self._tree.entry_by_node(request.node_id)
+        if entry is None:
+            raise NodeNotInTreeError(
+                f"{display_path(request.path)} changed since the plan was made",
+                hint="Run `contextree generate` again; it rescans first.",
+            )
+        key = self.input_key(request, entry, agent)
+        head = self._api.head(request.node_id, request.agent_id, request.frame_type)
+        if not request.force and head is not None and head.input_key == key:
+            return Skip(request=request, frame_id=head.frame_id, reason=HEAD_REUSE)
+        collected = await self._collector.collect(request, entry, agent)
+        call_provider = _provider_for(collected.scope, request.provider_name)
+        return PreparedCall(
+            request=request,
+            provider_name=call_provider or STRUCTURAL,
+            token_estimate=self._estimate(collected, call_provider),
+            input_key=key,
+            payload=_Payload(
+                agent=agent,
+                entry=entry,
+                collected=collected,
+                input_key=key,
+                call_provider=call_provider,
+            ),
+        )
+
+    def input_key(self, request: GenerationRequest, entry: Entry, agent: AgentProfile) -> str:
+        """The node's input key now (for a directory: from its children's current heads)."""
+        profile = self._providers.profile(request.provider_name)
+        keys = CurrencyKeys(
+            prompt_digest=agent.prompt_digest,
+            provider_name=request.provider_name,
+            model=profile.effective_model,
+        )
+        if entry.kind == "file":
+            return keys.file_key(entry.node_id)
+        children = self._tree.children(entry.path)
+        heads = self._api.heads(
+            [NodeId(c.node_id) for c in children],
+            agent_id=request.agent_id,
+            frame_type=request.frame_type,
+        )
+        frame_ids = [
+            heads[NodeId(c.node_id)].frame_id if NodeId(c.node_id) in heads else MISSING_CHILD
+            for c in children
+        ]
+        return keys.dir_key(entry.node_id, frame_ids)
+
+    def _estimate(self, collected: CollectedPrompt, provider: str | None) -> int:
+        if provider is None or provider == STRUCTURAL:
+            return 0
+        prompt_bytes = sum(len(m.content.encode("utf-8")) for m in collected.prompt.messages)
+        max_tokens = self._providers.profile(provider).options.max_tokens
+        return prompt_bytes // 4 + (max_tokens or DEFAULT_OUTPUT_ESTIMATE)
+
+    # -- execute --------------------------------------------------------------------------
+
+    async def execute(self, prepared: PreparedCall) -> FrameResult:
+        payload = prepared.payload
+        assert isinstance(payload, _Payload)
+        request = prepared.request
+        prompt = payload.collected.prompt
+        if payload.call_provider is None:
+            result = _fixed_frame(payload)
+            provider_name, provider_type = STRUCTURAL, STRUCTURAL
+        else:
+            provider_name = payload.call_provider
+            provider_type = self._providers.profile(provider_name).type.value
+            result = await self._providers.call(
+                provider_name,
+                prompt.messages,
+                payload.collected.subject,
+                event_data=_event_data(request),
+            )
+        request_digest = digest_bytes(result.request_body)
+        metadata = frame_metadata(
+            GeneratedMetadata(
+                agent_id=request.agent_id,
+                provider=provider_name,
+                provider_type=provider_type,
+                model=result.served_model,
+                prompt_digest=prompt.prompt_digest if payload.call_provider else EMPTY_DIGEST,
+                context_digest=prompt.context_digest if payload.call_provider else EMPTY_DIGEST,
+                prompt_link_id=request_digest,
+                tokens_in=result.tokens_in,
+                tokens_out=result.tokens_out,
+                finish_reason=result.finish_reason,
+            )
+        )
+        frame = Frame(
+            basis=Basis.node(request.node_id),
+            agent_id=request.agent_id,
+            frame_type=request.frame_type,
+            content=result.content.encode("utf-8"),
+            metadata=metadata,
+        )
+        frame_id = self._api.put_frame(
+            request.node_id, frame, request.agent_id, _lineage(payload, result, request_digest)
+        )
+        return FrameResult(
+            frame_id=frame_id,
+            tokens_in=result.tokens_in,
+            tokens_out=result.tokens_out,
+            served_model=result.served_model,
+            provider_name=provider_name,
+        )
+
+
+def _provider_for(scope: Scope, requested: str) -> str | None:
+    if scope is Scope.LLM:
+        return requested
+    if scope is Scope.STRUCTURAL:
+        return STRUCTURAL
+    return None
+
+
+def _fixed_frame(payload: _Payload) -> ProviderResult:
+    """The frame of a withheld or empty file: made here, with no provider involved."""
+    path = display_path(payload.entry.path)
+    if payload.collected.scope is Scope.WITHHELD:
+        content = (
+            f"# {path}\n\nWithheld: this file's name marks it as likely to hold secrets "
+            "(see `generation.secret_patterns`), so its content was never read or sent to any "
+            f"provider.\n\nSize: {payload.entry.size or 0:,} bytes."
+        )
+        reason = "withheld"
+    else:
+        content = f"# {path}\n\nEmpty file (0 bytes)."
+        reason = "empty"
+    return ProviderResult(
+        content=content,
+        served_model=STRUCTURAL_MODEL,
+        tokens_in=0,
+        tokens_out=0,
+        finish_reason=reason,
+        latency_s=0.0,
+        request_body=b"",
+    )
+
+
+def _lineage(payload: _Payload, result: ProviderResult, request_digest: Digest) -> Lineage:
+    prompt = payload.collected.prompt
+    if payload.call_provider is None:
+        return Lineage(
+            input_key=Digest(payload.input_key),
+            prompt_digest=EMPTY_DIGEST,
+            context_digest=EMPTY_DIGEST,
+            request_digest=request_digest,
+        )
+    artifacts: dict[Digest, bytes] = {
+        prompt.prompt_digest: prompt.user_prompt.encode("utf-8"),
+        prompt.context_digest: payload.collected.context_text.encode("utf-8"),
+    }
+    if result.request_body:
+        artifacts[request_digest] = result.request_body
+    return Lineage(
+        input_key=Digest(payload.input_key),
+        prompt_digest=prompt.prompt_digest,
+        context_digest=prompt.context_digest,
+        request_digest=request_digest,
+        artifacts=artifacts,
+    )
+
+
+def _event_data(request: GenerationRequest) -> dict[str, EventValue]:
+    return {
+        "node_id": request.node_id.hex(),
+        "path": display_path(request.path),
+        "agent_id": request.agent_id,
+        "frame_type": request.frame_type,
+    }

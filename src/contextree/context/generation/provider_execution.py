@@ -1,0 +1,115 @@
+"""Provider execution (C2): one provider call with an explicit request and response contract.
+
+Owns turning an assembled prompt into a ``ProviderRequest``, calling the client, enriching a
+model-not-found error with the models the provider lists, and emitting
+``provider_request_sent``, ``provider_response_received`` and ``provider_request_failed``.
+It returns a typed ``ProviderResult`` or raises the adapter's classified error unchanged in
+kind. It never retries (the queue does) and never writes anything.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+
+from contextree.context.generation.contracts import PromptMessage, ProviderResult
+from contextree.errors import ModelNotFoundError, ProviderError
+from contextree.providers import ProviderHttp, ProviderRegistry
+from contextree.providers.base import ProviderClient
+from contextree.providers.enrich import enrich_model_not_found
+from contextree.providers.profiles import ProviderProfile
+from contextree.providers.types import ChatMessage, ProviderRequest, Role, Subject
+from contextree.telemetry import Event, EventValue, Observer, safe_emit
+
+
+class ProviderExecution:
+    """Calls providers by name; one client per provider, sharing one HTTP session."""
+
+    def __init__(
+        self,
+        registry: ProviderRegistry,
+        http: ProviderHttp | None,
+        observer: Observer,
+        *,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self._registry = registry
+        self._http = http
+        self._observer = observer
+        self._environ = environ
+        self._clients: dict[str, ProviderClient] = {}
+
+    def profile(self, name: str) -> ProviderProfile:
+        """The profile of ``name`` (``ProviderConfigError`` if unknown or broken)."""
+        return self._registry.get(name).profile
+
+    def preflight(self, name: str) -> ProviderProfile:
+        """Fail before any work is queued if ``name`` is unknown or its key variable is unset."""
+        return self._registry.preflight(name, self._environ)
+
+    def _client(self, name: str) -> ProviderClient:
+        client = self._clients.get(name)
+        if client is None:
+            client = self._registry.client(name, self._http, environ=self._environ)
+            self._clients[name] = client
+        return client
+
+    async def call(
+        self,
+        provider_name: str,
+        messages: tuple[PromptMessage, ...],
+        subject: Subject | None,
+        *,
+        event_data: Mapping[str, EventValue],
+    ) -> ProviderResult:
+        """Send one request and return what the provider answered."""
+        client = self._client(provider_name)
+        request = ProviderRequest(
+            messages=tuple(ChatMessage(role=Role(m.role), content=m.content) for m in messages),
+            subject=subject,
+        )
+        data = {**event_data, "provider_name": provider_name}
+        self._emit("provider_request_sent", data)
+        started = time.perf_counter()
+        try:
+            response = await client.complete(request)
+        except ModelNotFoundError as exc:
+            enriched = await enrich_model_not_found(exc, client.list_models)
+            self._failed(data, enriched, started)
+            raise enriched from exc
+        except ProviderError as exc:
+            self._failed(data, exc, started)
+            raise
+        self._emit(
+            "provider_response_received",
+            {
+                **data,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                "served_model": response.served_model,
+                "tokens_in": response.tokens_in,
+                "tokens_out": response.tokens_out,
+            },
+        )
+        return ProviderResult(
+            content=response.content,
+            served_model=response.served_model,
+            tokens_in=response.tokens_in,
+            tokens_out=response.tokens_out,
+            finish_reason=response.finish_reason,
+            latency_s=response.latency_s,
+            request_body=response.request_body,
+        )
+
+    def _failed(self, data: Mapping[str, EventValue], error: ProviderError, started: float) -> None:
+        self._emit(
+            "provider_request_failed",
+            {
+                **data,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                "error_class": error.error_class,
+                "error": error.message,
+            },
+        )
+
+    def _emit(self, name: str, data: Mapping[str, EventValue]) -> None:
+        safe_emit(self._observer, Event(name=name, data=dict(data)))
