@@ -161,14 +161,21 @@ class ProviderRegistry:
         http: ProviderHttp | None,
         *,
         environ: Mapping[str, str] | None = None,
+        enrich_model_errors: bool = True,
     ) -> ProviderClient:
-        """A client for ``name``; HTTP providers share ``http`` (``None`` only for offline)."""
+        """A client for ``name``; HTTP providers share ``http`` (``None`` only for offline).
+
+        ``enrich_model_errors=False`` leaves model-not-found errors bare, for callers that
+        enrich them themselves (generation's provider execution unit does).
+        """
         profile = self.get(name).profile
         if profile.type is ProviderType.STRUCTURAL:
             return StructuralClient(profile)
         if http is None:
             raise RuntimeError(f"provider {name!r} speaks HTTP and needs a ProviderHttp session")
-        return _HTTP_CLIENTS[profile.type](profile, http, environ=environ)
+        return _HTTP_CLIENTS[profile.type](
+            profile, http, environ=environ, enrich_model_errors=enrich_model_errors
+        )
 
 
 def _profile_files(folder: Path | None) -> list[Path]:

@@ -50,7 +50,9 @@ class ProviderExecution:
     def _client(self, name: str) -> ProviderClient:
         client = self._clients.get(name)
         if client is None:
-            client = self._registry.client(name, self._http, environ=self._environ)
+            client = self._registry.client(
+                name, self._http, environ=self._environ, enrich_model_errors=False
+            )
             self._clients[name] = client
         return client
 
