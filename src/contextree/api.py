@@ -261,6 +261,11 @@ class ContextApi:
             rows = self._rows.heads_for_nodes(node_ids, agent_id, frame_type)
         return {NodeId(k): _head(v) for k, v in rows.items()}
 
+    def heads_in_tree(self) -> list[tuple[str, str, int]]:
+        """(agent, frame type, number of current-tree nodes with a head), sorted."""
+        with self._lock:
+            return self._rows.heads_in_tree()
+
     def get_frame(self, frame_id: FrameId) -> Frame | None:
         with self._lock:
             row = self._rows.frame(frame_id)

@@ -16,7 +16,12 @@ from contextree.agents.registry import AgentRegistry
 from contextree.api import ContextApi
 from contextree.config.paths import user_config_dir, user_config_file
 from contextree.config.settings import Settings, load_settings
-from contextree.context.generation.run import GenerationEnvironment
+from contextree.context.generation.run import (
+    Coverage,
+    GenerateOptions,
+    GenerationEnvironment,
+    frame_coverage,
+)
 from contextree.errors import PathNotFoundError
 from contextree.providers import ProviderRegistry
 from contextree.store.db import Store
@@ -131,3 +136,22 @@ def generation_environment(ws: Workspace, store: Store) -> GenerationEnvironment
         secret_values=configured_secret_values(providers, environ),
         cwd=Path.cwd(),
     )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FrameReport:
+    """Frames for ``status``: coverage for one agent and provider, and heads per agent."""
+
+    coverage: Coverage | None
+    heads: list[tuple[str, str, int]]
+
+
+def frame_report(ws: Workspace, *, agent: str | None, provider: str | None) -> FrameReport:
+    """Read-only: never locks, scans or calls a provider."""
+    if not ws.layout.store_path.exists():
+        return FrameReport(coverage=None, heads=[])
+    with open_store_for_reading(ws) as store:
+        env = generation_environment(ws, store)
+        coverage = frame_coverage(env, GenerateOptions(agent=agent, provider=provider))
+        heads = ContextApi(store, env.agents).heads_in_tree()
+    return FrameReport(coverage=coverage, heads=heads)

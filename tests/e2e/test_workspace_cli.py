@@ -101,3 +101,33 @@ def test_scan_reports_odd_files_on_stderr(workspace: Path) -> None:
     result = run_cli("-w", str(workspace), "-v", "scan")
     assert "1 symlinks not followed" in result.stderr
     assert "symlink: link -> a.txt" in result.stderr
+
+
+def test_global_options_may_follow_the_command_name() -> None:
+    from contextree.cli.app import hoist_global_options
+
+    assert hoist_global_options(["scan", "-q", "--json"]) == ["-q", "scan", "--json"]
+    assert hoist_global_options(["get", "a", "-w", "/ws", "-v"]) == ["-w", "/ws", "-v", "get", "a"]
+    assert hoist_global_options(["get", "--", "-q"]) == ["get", "--", "-q"]
+
+
+def test_status_reports_frame_coverage_and_check_gates_on_it(workspace: Path) -> None:
+    write_tree(workspace, {"src/a.py": "x = 1\n", "README.md": "# r\n"})
+    assert run_cli("-w", str(workspace), "generate", "-q").returncode == 0
+    current = run_cli("-w", str(workspace), "status", "--check", "--json")
+    assert current.returncode == 0, current.stderr
+    frames = json.loads(current.stdout)["frames"]
+    assert frames["coverage"] == {
+        "agent": "docs-writer",
+        "provider": "structural",
+        "frame_type": "context-docs-writer",
+        "nodes": 4,
+        "current": 4,
+        "missing": 0,
+    }
+    write_tree(workspace, {"src/a.py": "x = 2\n"})
+    run_cli("-w", str(workspace), "scan", "-q")
+    stale = run_cli("-w", str(workspace), "status", "--check")
+    assert stale.returncode == 1
+    assert "1/4 nodes current for docs-writer via structural" in stale.stdout
+    assert "run `contextree generate` for the other 3" in stale.stdout

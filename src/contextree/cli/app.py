@@ -71,6 +71,34 @@ app.add_typer(context_app, name="context")
 provider_cmds.register(app)
 
 
+_GLOBAL_FLAGS = frozenset({"-v", "--verbose", "-q", "--quiet"})
+_GLOBAL_WITH_VALUE = frozenset({"-w", "--workspace"})
+
+
+def hoist_global_options(argv: list[str]) -> list[str]:
+    """Let global options follow the command name too (``contextree scan -q``), by moving
+    them in front of it; everything after ``--`` is left alone."""
+    front: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":
+            rest.extend(argv[i:])
+            break
+        if arg in _GLOBAL_FLAGS:
+            front.append(arg)
+        elif arg in _GLOBAL_WITH_VALUE and i + 1 < len(argv):
+            front.extend(argv[i : i + 2])
+            i += 1
+        elif arg.startswith("--workspace="):
+            front.append(arg)
+        else:
+            rest.append(arg)
+        i += 1
+    return front + rest
+
+
 def main() -> None:
     """Console-script entry point."""
-    app()
+    app(args=hoist_global_options(sys.argv[1:]))

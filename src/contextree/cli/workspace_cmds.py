@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from contextree.bootstrap import load_workspace
+from contextree.bootstrap import FrameReport, frame_report, load_workspace
 from contextree.cli.errors import user_errors
 from contextree.cli.output import CliState, emit_json, human_bytes, progress_display
 from contextree.store.tree import ScanRow
@@ -163,22 +163,72 @@ def _print_issues(state: CliState, issues: dict[str, Any]) -> None:
         state.err.print(line, markup=False)
 
 
-def status_cmd(
+def status_cmd(  # noqa: PLR0917  # typer maps each option to a parameter
     ctx: typer.Context,
     json_out: JsonFlag = False,
     no_changes: Annotated[
         bool, typer.Option("--no-changes", help="Skip comparing the disk with the last scan.")
     ] = False,
+    check: Annotated[
+        bool,
+        typer.Option("--check", help="Exit 1 if any node lacks a current frame (for CI gates)."),
+    ] = False,
+    agent: Annotated[
+        str | None, typer.Option("--agent", help="Agent to check (default: default_agent).")
+    ] = None,
+    provider: Annotated[
+        str | None, typer.Option("--provider", help="Provider to check (default: as generate).")
+    ] = None,
 ) -> None:
-    """Show the last scan, the store, and what changed on disk since (read-only, never waits)."""
+    """Show the last scan, frames, and what changed on disk since (read-only, never waits)."""
     state: CliState = ctx.obj
     with user_errors(state):
         ws = load_workspace(state.workspace)
         report = workspace_status(ws.layout, ws.settings, check_changes=not no_changes)
+        frames = frame_report(ws, agent=agent, provider=provider)
     if json_out:
-        emit_json(status_json(report))
+        emit_json(status_json(report) | {"frames": frames_json(frames)})
+    else:
+        _print_status(state, report)
+        _print_frames(state, frames)
+    if check and (frames.coverage is None or frames.coverage.missing):
+        raise typer.Exit(1)
+
+
+def frames_json(frames: FrameReport) -> dict[str, Any]:
+    coverage = frames.coverage
+    return {
+        "heads": [
+            {"agent": agent, "frame_type": frame_type, "nodes": count}
+            for agent, frame_type, count in frames.heads
+        ],
+        "coverage": None
+        if coverage is None
+        else {
+            "agent": coverage.resolved.agent.id,
+            "provider": coverage.resolved.provider_name,
+            "frame_type": coverage.resolved.frame_type,
+            "nodes": coverage.nodes,
+            "current": coverage.current,
+            "missing": coverage.missing,
+        },
+    }
+
+
+def _print_frames(state: CliState, frames: FrameReport) -> None:
+    coverage = frames.coverage
+    if coverage is None:
         return
-    _print_status(state, report)
+    r = coverage.resolved
+    line = (
+        f"Frames      {coverage.current:,}/{coverage.nodes:,} nodes current for "
+        f"{r.agent.id} via {r.provider_name}"
+    )
+    if coverage.missing:
+        line += f"; run `contextree generate` for the other {coverage.missing:,}"
+    state.out.print(line, markup=False)
+    for agent, frame_type, count in frames.heads:
+        state.out.print(f"  {agent} ({frame_type}): {count:,} nodes with a frame", markup=False)
 
 
 def _time(ns: int) -> str:

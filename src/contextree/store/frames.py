@@ -281,3 +281,12 @@ class FrameRows:
             table: int(self.conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])  # noqa: S608  # fixed table names
             for table in ("frames", "heads", "generations", "artifacts")
         }
+
+    def heads_in_tree(self) -> list[tuple[str, str, int]]:
+        """(agent, frame type, heads on nodes of the current tree), for status."""
+        rows = self.conn.execute(
+            "SELECT h.agent_id, h.frame_type, COUNT(*) FROM heads AS h "
+            "JOIN entries AS e ON e.node_id = h.node_id "
+            "GROUP BY h.agent_id, h.frame_type ORDER BY h.agent_id, h.frame_type"
+        ).fetchall()
+        return [(str(a), str(t), int(n)) for a, t, n in rows]

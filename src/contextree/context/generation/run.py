@@ -103,11 +103,17 @@ class GenerateOutcome:
     result: GenerationResult
 
 
-def resolve(env: GenerationEnvironment, options: GenerateOptions) -> Resolved:
-    """Agent, provider and frame type; configuration problems fail here, before any work."""
+def resolve(
+    env: GenerationEnvironment, options: GenerateOptions, *, preflight: bool = True
+) -> Resolved:
+    """Agent, provider and frame type; configuration problems fail here, before any work
+    (with ``preflight``, an unset API key variable too)."""
     agent = _agent(env.agents, options.agent, env.settings.default_agent)
     provider = options.provider or agent.provider or env.settings.default_provider or STRUCTURAL
-    env.providers.preflight(provider, env.environ)
+    if preflight:
+        env.providers.preflight(provider, env.environ)
+    else:
+        env.providers.get(provider)
     return Resolved(
         agent=agent,
         provider_name=provider,
@@ -163,6 +169,31 @@ async def run_generate(
             on_plan(plan)
         result = await run.execute(plan, observer, on_result)
     return GenerateOutcome(resolved=resolved, scan=report, plan=plan, result=result)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Coverage:
+    """How much of the tree has a current frame for one (agent, provider, frame type)."""
+
+    resolved: Resolved
+    nodes: int
+    current: int
+
+    @property
+    def missing(self) -> int:
+        return self.nodes - self.current
+
+
+def frame_coverage(env: GenerationEnvironment, options: GenerateOptions) -> Coverage | None:
+    """Nodes of the last scan with a current frame (no scan, no lock, no provider call);
+    None when nothing was scanned yet."""
+    tree = TreeRows(env.store.conn)
+    root = tree.entry(b"")
+    if root is None:
+        return None
+    resolved = resolve(env, options, preflight=False)
+    plan = _Run(env, resolved, options).plan(root)
+    return Coverage(resolved=resolved, nodes=plan.total_in_scope, current=len(plan.skipped))
 
 
 def _target(env: GenerationEnvironment, tree: TreeRows, options: GenerateOptions) -> Entry:
