@@ -13,31 +13,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from contextree.sniff import binary_kind
+
 BLOCK_SEPARATOR = "\n\n---\n\n"
 _PLACEHOLDER = re.compile(r"\{(path|node_type|file_size)\}")
-_SNIFF = 8192
-#: Share of undecodable characters above which non-UTF-8 text counts as binary.
-_MAX_REPLACEMENT_RATIO = 0.02
-
-_MAGIC: tuple[tuple[bytes, str], ...] = (
-    (b"\x89PNG\r\n\x1a\n", "PNG image"),
-    (b"\xff\xd8\xff", "JPEG image"),
-    (b"GIF8", "GIF image"),
-    (b"%PDF-", "PDF document"),
-    (b"PK\x03\x04", "ZIP archive"),
-    (b"\x1f\x8b", "gzip archive"),
-    (b"\x7fELF", "ELF executable"),
-    (b"\xca\xfe\xba\xbe", "Java class or Mach-O universal binary"),
-    (b"\xcf\xfa\xed\xfe", "Mach-O executable"),
-    (b"MZ", "Windows executable"),
-    (b"\x00asm", "WebAssembly module"),
-    (b"SQLite format 3\x00", "SQLite database"),
-    (b"RIFF", "RIFF media file"),
-    (b"OggS", "Ogg media file"),
-    (b"ID3", "MP3 audio"),
-    (b"wOFF", "WOFF font"),
-    (b"wOF2", "WOFF2 font"),
-)
 
 
 def render_template(template: str, *, path: str, node_type: str, file_size: int | None) -> str:
@@ -50,22 +29,6 @@ def render_template(template: str, *, path: str, node_type: str, file_size: int 
     if file_size is not None:
         values["file_size"] = str(file_size)
     return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), template)
-
-
-def binary_kind(data: bytes) -> str | None:
-    """A short description if ``data`` looks binary, else None."""
-    head = data[:_SNIFF]
-    for magic, kind in _MAGIC:
-        if head.startswith(magic):
-            return kind
-    if b"\x00" in head:
-        return "binary data"
-    text = head.decode("utf-8", "replace")
-    bad = text.count("\ufffd")
-    # A cut multi-byte character at the sniff boundary is not evidence of binary data.
-    if bad > 1 and bad / max(len(text), 1) > _MAX_REPLACEMENT_RATIO:
-        return "binary data"
-    return None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

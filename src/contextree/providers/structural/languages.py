@@ -1,14 +1,12 @@
 """Naming what a file is from its name and first bytes, without a model.
 
-Owns the extension and file-name tables, shebang detection, binary detection (NUL bytes,
-well-known magic numbers) and line counting. Pure functions over bytes and names.
+Owns the extension and file-name tables, shebang detection and line counting (binary detection
+lives in ``contextree.sniff``). Pure functions over bytes and names.
 """
 
 from __future__ import annotations
 
 import re
-
-BINARY_SNIFF = 8192
 
 _EXTENSIONS: dict[str, tuple[str, ...]] = {
     "Python": (".py", ".pyi", ".pyw"),
@@ -66,17 +64,6 @@ _SHEBANGS: tuple[tuple[str, str], ...] = (
     ("ruby", "Ruby"),
     ("perl", "Perl"),
 )
-_MAGIC: tuple[tuple[bytes, str], ...] = (
-    (b"\x89PNG\r\n\x1a\n", "PNG image"),
-    (b"\xff\xd8\xff", "JPEG image"),
-    (b"GIF8", "GIF image"),
-    (b"%PDF-", "PDF document"),
-    (b"PK\x03\x04", "ZIP archive"),
-    (b"\x1f\x8b", "gzip archive"),
-    (b"\x7fELF", "ELF executable"),
-    (b"SQLite format 3\x00", "SQLite database"),
-    (b"\x00asm", "WebAssembly module"),
-)
 _DATA_LANGUAGES = frozenset({"TOML", "YAML", "JSON", "INI", "XML"})
 
 
@@ -100,16 +87,6 @@ def language_from_shebang(text: str) -> str | None:
     for needle, language in _SHEBANGS:
         if needle in first:
             return language
-    return None
-
-
-def binary_kind(data: bytes) -> str | None:
-    """``None`` for text; otherwise what the bytes are (e.g. ``"PNG image"``)."""
-    for magic, kind in _MAGIC:
-        if data.startswith(magic):
-            return kind
-    if b"\x00" in data[:BINARY_SNIFF]:
-        return "binary data"
     return None
 
 

@@ -13,7 +13,6 @@ import re
 from collections import Counter
 
 from contextree.providers.structural.languages import (
-    binary_kind,
     count_lines,
     is_data_language,
     language_from_name,
@@ -29,6 +28,7 @@ from contextree.providers.structural.patterns import (
 )
 from contextree.providers.structural.python import python_outline
 from contextree.providers.types import ChildFrame, DirectorySubject, FileSubject
+from contextree.sniff import binary_kind
 
 MAX_SYMBOLS = 80
 MAX_HEADINGS = 60
