@@ -16,6 +16,7 @@ from contextree.agents.registry import AgentRegistry
 from contextree.api import ContextApi
 from contextree.config.paths import user_config_dir, user_config_file
 from contextree.config.settings import Settings, load_settings
+from contextree.context.generation.ledger import RunLedger, RunSummary
 from contextree.context.generation.run import (
     Coverage,
     GenerateOptions,
@@ -144,6 +145,7 @@ class FrameReport:
 
     coverage: Coverage | None
     heads: list[tuple[str, str, int]]
+    last_run: RunSummary | None = None
 
 
 def frame_report(ws: Workspace, *, agent: str | None, provider: str | None) -> FrameReport:
@@ -154,4 +156,5 @@ def frame_report(ws: Workspace, *, agent: str | None, provider: str | None) -> F
         env = generation_environment(ws, store)
         coverage = frame_coverage(env, GenerateOptions(agent=agent, provider=provider))
         heads = ContextApi(store, env.agents).heads_in_tree()
-    return FrameReport(coverage=coverage, heads=heads)
+        last_run = RunLedger(store).last_summary()
+    return FrameReport(coverage=coverage, heads=heads, last_run=last_run)

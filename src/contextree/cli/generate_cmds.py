@@ -84,6 +84,13 @@ def generate_cmd(  # noqa: PLR0917  # typer maps each option to a parameter
     json_out: JsonOpt = False,
     events: EventsOpt = None,
     wait: WaitOpt = False,
+    retry_failed: Annotated[
+        bool,
+        typer.Option(
+            "--retry-failed",
+            help="Only the nodes that failed, were blocked or did not finish in the last run.",
+        ),
+    ] = False,
 ) -> None:
     """Generate a context frame for every file and directory that lacks a current one."""
     options = GenerateOptions(
@@ -99,6 +106,7 @@ def generate_cmd(  # noqa: PLR0917  # typer maps each option to a parameter
         concurrency=concurrency,
         scan=not no_scan,
         wait_for_lock=wait,
+        retry_failed=retry_failed,
     )
     _run(ctx.obj, options, json_out=json_out, events=events)
 

@@ -195,9 +195,35 @@ def status_cmd(  # noqa: PLR0917  # typer maps each option to a parameter
         raise typer.Exit(1)
 
 
+def _run_json(frames: FrameReport) -> dict[str, Any] | None:
+    summary = frames.last_run
+    if summary is None:
+        return None
+    run = summary.run
+    return {
+        "run_id": run.run_id,
+        "status": run.status,
+        "started_at": _time(run.started_at_ns),
+        "finished_at": _time(run.finished_at_ns) if run.finished_at_ns else None,
+        "agent": run.agent_id,
+        "provider": run.provider,
+        "planned": run.planned,
+        "generated": run.done,
+        "skipped": run.skipped,
+        "failed": run.failed,
+        "failed_by_class": summary.failures_by_class,
+        "blocked": run.blocked,
+        "cancelled": run.cancelled,
+        "interrupted": run.interrupted,
+        "tokens_in": run.tokens_in,
+        "tokens_out": run.tokens_out,
+    }
+
+
 def frames_json(frames: FrameReport) -> dict[str, Any]:
     coverage = frames.coverage
     return {
+        "last_run": _run_json(frames),
         "heads": [
             {"agent": agent, "frame_type": frame_type, "nodes": count}
             for agent, frame_type, count in frames.heads
@@ -215,7 +241,29 @@ def frames_json(frames: FrameReport) -> dict[str, Any]:
     }
 
 
+def _print_last_run(state: CliState, frames: FrameReport) -> None:
+    summary = frames.last_run
+    if summary is None:
+        return
+    run = summary.run
+    failed = ", ".join(f"{k} {v}" for k, v in summary.failures_by_class.items())
+    state.out.print(
+        f"Last run    #{run.run_id} {run.status} at {_time(run.started_at_ns)}: "
+        f"{run.done:,} generated, {run.skipped:,} current, {run.failed:,} failed"
+        + (f" ({failed})" if failed else "")
+        + f", {run.blocked:,} blocked, {run.interrupted:,} interrupted; "
+        f"tokens {run.tokens_in:,} in / {run.tokens_out:,} out",
+        markup=False,
+    )
+    if run.failed or run.blocked or run.interrupted or run.cancelled:
+        state.out.print(
+            "            `contextree generate --retry-failed` re-attempts only those nodes",
+            markup=False,
+        )
+
+
 def _print_frames(state: CliState, frames: FrameReport) -> None:
+    _print_last_run(state, frames)
     coverage = frames.coverage
     if coverage is None:
         return

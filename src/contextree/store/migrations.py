@@ -134,6 +134,58 @@ MIGRATIONS: tuple[Migration, ...] = (
         );
         """,
     ),
+    Migration(
+        version=3,
+        name="run ledger",
+        script="""
+        -- One row per `generate` run, written as it starts and finished when it ends. A row
+        -- still 'running' with no live process is reconciled at the next start.
+        CREATE TABLE runs (
+            run_id         INTEGER PRIMARY KEY,
+            plan_id        TEXT NOT NULL,
+            target         BLOB NOT NULL,
+            agent_id       TEXT NOT NULL,
+            provider       TEXT NOT NULL,
+            frame_type     TEXT NOT NULL,
+            schedule       TEXT NOT NULL,
+            failure_policy TEXT NOT NULL,
+            forced         INTEGER NOT NULL,
+            pid            INTEGER NOT NULL,
+            started_at_ns  INTEGER NOT NULL,
+            finished_at_ns INTEGER,
+            status         TEXT NOT NULL CHECK (status IN
+                               ('running', 'succeeded', 'failed', 'interrupted', 'cancelled')),
+            planned        INTEGER NOT NULL,
+            skipped        INTEGER NOT NULL DEFAULT 0,
+            done           INTEGER NOT NULL DEFAULT 0,
+            failed         INTEGER NOT NULL DEFAULT 0,
+            blocked        INTEGER NOT NULL DEFAULT 0,
+            cancelled      INTEGER NOT NULL DEFAULT 0,
+            interrupted    INTEGER NOT NULL DEFAULT 0,
+            tokens_in      INTEGER NOT NULL DEFAULT 0,
+            tokens_out     INTEGER NOT NULL DEFAULT 0
+        );
+
+        -- One row per planned node per run: 'pending' until it ends. Nodes skipped at plan
+        -- time (already current) are counted on the run, not listed.
+        CREATE TABLE run_nodes (
+            run_id         INTEGER NOT NULL REFERENCES runs (run_id),
+            path           BLOB NOT NULL,
+            node_id        BLOB NOT NULL,
+            status         TEXT NOT NULL CHECK (status IN ('pending', 'skipped', 'done',
+                               'failed', 'blocked', 'cancelled', 'interrupted')),
+            error_class    TEXT,
+            message        TEXT,
+            attempts       INTEGER NOT NULL DEFAULT 0,
+            tokens_in      INTEGER NOT NULL DEFAULT 0,
+            tokens_out     INTEGER NOT NULL DEFAULT 0,
+            frame_id       BLOB,
+            updated_at_ns  INTEGER NOT NULL,
+            PRIMARY KEY (run_id, path)
+        ) WITHOUT ROWID;
+        CREATE INDEX run_nodes_by_status ON run_nodes (run_id, status);
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

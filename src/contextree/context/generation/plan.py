@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from contextree.context.generation.contracts import GenerationRequest
 from contextree.context.generation.currency import MISSING_CHILD, CurrencyKeys
@@ -252,3 +252,21 @@ def _require_current_descendants(
         hint="Generate recursively (drop --no-recursive), or use --force to generate the "
         "directory from whatever its children have now.",
     )
+
+
+def restrict_plan(plan: GenerationPlan, paths: set[bytes]) -> GenerationPlan:
+    """The part of ``plan`` whose nodes are in ``paths`` (e.g. the last run's failures)."""
+    items = {
+        path: replace(item, waits_for=tuple(c for c in item.waits_for if c in paths))
+        for path, item in plan.items.items()
+        if path in paths
+    }
+    restricted = GenerationPlan(
+        plan_id=plan.plan_id,
+        spec=plan.spec,
+        items=items,
+        skipped=plan.skipped,
+        total_in_scope=plan.total_in_scope,
+    )
+    restricted.validate()
+    return restricted

@@ -27,17 +27,25 @@ from contextree.context.generation.executor import (
     Executor,
     FailurePolicy,
     GenerationResult,
+    NodeResult,
     ResultListener,
     Schedule,
 )
+from contextree.context.generation.ledger import RunLedger
 from contextree.context.generation.orchestration import Orchestrator
-from contextree.context.generation.plan import GenerationPlan, HeadInfo, PlanSpec, build_plan
+from contextree.context.generation.plan import (
+    GenerationPlan,
+    HeadInfo,
+    PlanSpec,
+    build_plan,
+    restrict_plan,
+)
 from contextree.context.generation.prompt_collection import CollectionLimits, PromptCollector
 from contextree.context.generation.provider_execution import ProviderExecution
 from contextree.context.generation.scope import ScopeRules
 from contextree.context.limits import ProviderLimits
 from contextree.context.queue import FrameGenerationQueue, QueueConfig
-from contextree.errors import AgentNotFoundError, ConfigError, PathNotFoundError
+from contextree.errors import AgentNotFoundError, ConfigError, PathNotFoundError, UsageError
 from contextree.providers import ProviderHttp, ProviderRegistry
 from contextree.providers.profiles import STRUCTURAL
 from contextree.store.db import Store
@@ -68,6 +76,7 @@ class GenerateOptions:
     concurrency: int | None = None
     scan: bool = True
     wait_for_lock: bool = False
+    retry_failed: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -164,11 +173,44 @@ async def run_generate(
             scanner = Scanner(env.root, env.store, options=env.scan_options, progress=scan_progress)
             report = scanner.scan()
         run = _Run(env, resolved, options)
+        ledger = RunLedger(env.store)
+        ledger.reconcile(run.api)
         plan = run.plan(_target(env, run.tree, options))
+        if options.retry_failed:
+            plan = restrict_plan(plan, _retry_paths(ledger))
         if on_plan is not None:
             on_plan(plan)
-        result = await run.execute(plan, observer, on_result)
+        ledger.begin(plan, schedule=run.schedule.value, failure_policy=run.failure_policy.value)
+        listeners = [ledger.on_result] + ([on_result] if on_result is not None else [])
+        try:
+            result = await run.execute(plan, observer, _fan_out(listeners))
+        except BaseException:
+            ledger.finish(None, cancelled=True)
+            raise
+        ledger.finish(result)
     return GenerateOutcome(resolved=resolved, scan=report, plan=plan, result=result)
+
+
+def _fan_out(listeners: list[ResultListener]) -> ResultListener:
+    def each(node: NodeResult) -> None:
+        for listener in listeners:
+            listener(node)
+
+    return each
+
+
+def _retry_paths(ledger: RunLedger) -> set[bytes]:
+    paths = ledger.retry_paths()
+    if paths is None:
+        raise NothingToRetryError(
+            "there is no earlier generate run to retry",
+            hint="Run `contextree generate` first.",
+        )
+    return paths
+
+
+class NothingToRetryError(UsageError):
+    """``--retry-failed`` with no earlier run in the ledger."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -309,17 +351,25 @@ class _Run:
     def concurrency(self) -> int:
         return self.options.concurrency or self.env.settings.generation.concurrency
 
+    @property
+    def schedule(self) -> Schedule:
+        return self.options.schedule or Schedule(self.env.settings.generation.schedule)
+
+    @property
+    def failure_policy(self) -> FailurePolicy:
+        policy = self.options.failure_policy
+        return policy or FailurePolicy(self.env.settings.generation.failure_policy)
+
     async def execute(
         self, plan: GenerationPlan, observer: Observer, on_result: ResultListener | None
     ) -> GenerationResult:
-        gen = self.env.settings.generation
         async with ProviderHttp(self.env.settings.providers, environ=self.env.environ) as http:
             queue = self._queue(self._orchestrator(http, observer), observer)
             executor = Executor(
                 queue,
                 observer=observer,
-                schedule=self.options.schedule or Schedule(gen.schedule),
-                failure_policy=self.options.failure_policy or FailurePolicy(gen.failure_policy),
+                schedule=self.schedule,
+                failure_policy=self.failure_policy,
                 window=max(1, self.concurrency * WINDOW_FACTOR),
                 on_result=on_result,
             )

@@ -1,0 +1,188 @@
+"""The run ledger: what each ``generate`` run planned, and how every planned node ended.
+
+Owns recording a run as it progresses: a run row and one ``pending`` row per planned node when
+it starts, node results in small batched transactions while it runs (so a killed run loses at
+most the last batch of *ledger* rows; its frames are already committed by ``put_frame``), and
+the totals at the end. At the next start, runs a killed process left ``running`` are
+reconciled against the heads: a pending node whose head was written during that run is
+``done``, the rest ``interrupted``. It also answers ``--retry-failed``: which nodes failed,
+were blocked or did not finish in the last run. It writes no frames.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from contextree.api import ContextApi
+from contextree.context.generation.executor import GenerationResult, NodeResult, NodeStatus
+from contextree.context.generation.plan import GenerationPlan
+from contextree.store.db import Store
+from contextree.store.ledger import LedgerRows, RunNodeRow, RunRow
+from contextree.workspace.merkle import NodeId
+
+#: Node results buffered before a ledger write (or sooner, after ``FLUSH_SECONDS``).
+BATCH = 64
+FLUSH_SECONDS = 0.5
+#: Statuses ``--retry-failed`` re-attempts.
+RETRY_STATUSES = ("failed", "blocked", "cancelled", "interrupted")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunSummary:
+    run: RunRow
+    failures_by_class: dict[str, int]
+
+
+class RunLedger:
+    """Records runs of one store. Not thread-safe; used from the event loop's thread."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        now_ns: Callable[[], int] = time.time_ns,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._store = store
+        self._rows = LedgerRows(store.conn)
+        self._now_ns = now_ns
+        self._monotonic = monotonic
+        self._run_id: int | None = None
+        self._buffer: list[RunNodeRow] = []
+        self._last_flush = 0.0
+
+    @property
+    def run_id(self) -> int | None:
+        return self._run_id
+
+    # -- before a run ---------------------------------------------------------------------
+
+    def reconcile(self, api: ContextApi) -> int:
+        """Close runs a killed process left open; returns how many nodes were interrupted."""
+        interrupted = 0
+        for run in self._rows.runs_with_status("running"):
+            updates = []
+            for node in self._rows.nodes(run.run_id, ["pending"]):
+                head = api.head(NodeId(node.node_id), run.agent_id, run.frame_type)
+                finished = head is not None and head.updated_at_ns >= run.started_at_ns
+                status = "done" if finished else "interrupted"
+                interrupted += status == "interrupted"
+                updates.append(
+                    RunNodeRow(
+                        path=node.path,
+                        node_id=node.node_id,
+                        status=status,
+                        frame_id=head.frame_id if finished and head else None,
+                        message=None if finished else "the run stopped before this node ended",
+                    )
+                )
+            with self._store.transaction():
+                now = self._now_ns()
+                self._rows.update_nodes(run.run_id, updates, now)
+                self._rows.finish_run(run.run_id, "interrupted", now)
+        return interrupted
+
+    def retry_paths(self) -> set[bytes] | None:
+        """Paths that failed, were blocked or did not finish in the last run (None: no run)."""
+        last = self._rows.last_run()
+        if last is None:
+            return None
+        return {n.path for n in self._rows.nodes(last.run_id, RETRY_STATUSES)}
+
+    def last_summary(self) -> RunSummary | None:
+        last = self._rows.last_run()
+        if last is None:
+            return None
+        return RunSummary(run=last, failures_by_class=self._rows.failures_by_class(last.run_id))
+
+    # -- during a run ---------------------------------------------------------------------
+
+    def begin(self, plan: GenerationPlan, *, schedule: str, failure_policy: str) -> int:
+        spec = plan.spec
+        now = self._now_ns()
+        with self._store.transaction():
+            self._run_id = self._rows.insert_run(
+                RunRow(
+                    run_id=0,
+                    plan_id=plan.plan_id,
+                    target=spec.target.path,
+                    agent_id=spec.agent_id,
+                    provider=spec.provider_name,
+                    frame_type=spec.frame_type,
+                    schedule=schedule,
+                    failure_policy=failure_policy,
+                    forced=spec.force,
+                    pid=os.getpid(),
+                    started_at_ns=now,
+                    finished_at_ns=None,
+                    status="running",
+                    planned=len(plan.items),
+                    skipped=len(plan.skipped),
+                ),
+                ((path, item.request.node_id) for path, item in plan.items.items()),
+                now,
+            )
+        self._last_flush = self._monotonic()
+        return self._run_id
+
+    def on_result(self, node: NodeResult) -> None:
+        """Buffer a planned node's end (plan-time skips are only counted on the run)."""
+        if self._run_id is None or node.reason == "head_reuse":
+            return
+        self._buffer.append(
+            RunNodeRow(
+                path=node.path,
+                node_id=node.node_id,
+                status=node.status.value,
+                error_class=node.error_class,
+                message=node.message,
+                attempts=node.attempts,
+                tokens_in=node.tokens_in,
+                tokens_out=node.tokens_out,
+                frame_id=node.frame_id,
+            )
+        )
+        due = self._monotonic() - self._last_flush >= FLUSH_SECONDS
+        if len(self._buffer) >= BATCH or due:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._run_id is None or not self._buffer:
+            return
+        rows, self._buffer = self._buffer, []
+        with self._store.transaction():
+            self._rows.update_nodes(self._run_id, rows, self._now_ns())
+        self._last_flush = self._monotonic()
+
+    def finish(self, result: GenerationResult | None, *, cancelled: bool = False) -> None:
+        """Write what is buffered and close the run (``cancelled`` when it was stopped)."""
+        if self._run_id is None:
+            return
+        self.flush()
+        if cancelled:
+            status = "cancelled"
+        elif result is not None and result.succeeded:
+            status = "succeeded"
+        else:
+            status = "failed"
+        with self._store.transaction():
+            if cancelled:
+                pending = self._rows.nodes(self._run_id, ["pending"])
+                self._rows.update_nodes(
+                    self._run_id,
+                    [
+                        RunNodeRow(
+                            path=n.path,
+                            node_id=n.node_id,
+                            status=NodeStatus.CANCELLED.value,
+                            message="cancelled before it ended",
+                        )
+                        for n in pending
+                    ],
+                    self._now_ns(),
+                )
+            self._rows.finish_run(self._run_id, status, self._now_ns())
+        self._run_id = None
