@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import signal
 import time
 from pathlib import Path
 from typing import Annotated
@@ -14,7 +16,12 @@ from contextree.cli.errors import user_errors
 from contextree.cli.generate_view import RunView, outcome_json, print_summary
 from contextree.cli.output import CliState, emit_json
 from contextree.context.generation.executor import FailurePolicy, Schedule
-from contextree.context.generation.run import GenerateOptions, GenerateOutcome, run_generate
+from contextree.context.generation.run import (
+    GenerateOptions,
+    GenerateOutcome,
+    RunControl,
+    run_generate,
+)
 from contextree.store.db import Store
 from contextree.telemetry import JsonLinesObserver, MultiObserver, Observer
 from contextree.workspace.service import open_store
@@ -53,6 +60,17 @@ EventsOpt = Annotated[
     Path | None,
     typer.Option("--events", metavar="FILE", help="Write every event as JSON lines to FILE."),
 ]
+GraceOpt = Annotated[
+    float,
+    typer.Option(
+        "--grace",
+        min=0,
+        metavar="SECONDS",
+        help="After Ctrl-C, how long calls in flight may finish before they are cancelled.",
+    ),
+]
+DEFAULT_GRACE_S = 10.0
+EXIT_INTERRUPTED = 130
 WaitOpt = Annotated[
     bool, typer.Option("--wait", help="Wait for another writer instead of failing.")
 ]
@@ -84,6 +102,7 @@ def generate_cmd(  # noqa: PLR0917  # typer maps each option to a parameter
     json_out: JsonOpt = False,
     events: EventsOpt = None,
     wait: WaitOpt = False,
+    grace: GraceOpt = DEFAULT_GRACE_S,
     retry_failed: Annotated[
         bool,
         typer.Option(
@@ -108,7 +127,7 @@ def generate_cmd(  # noqa: PLR0917  # typer maps each option to a parameter
         wait_for_lock=wait,
         retry_failed=retry_failed,
     )
-    _run(ctx.obj, options, json_out=json_out, events=events)
+    _run(ctx.obj, options, json_out=json_out, events=events, grace=grace)
 
 
 def regenerate_cmd(  # noqa: PLR0917  # typer maps each option to a parameter
@@ -128,6 +147,7 @@ def regenerate_cmd(  # noqa: PLR0917  # typer maps each option to a parameter
     json_out: JsonOpt = False,
     events: EventsOpt = None,
     wait: WaitOpt = False,
+    grace: GraceOpt = DEFAULT_GRACE_S,
 ) -> None:
     """Generate again even if current (a directory alone unless --recursive)."""
     options = GenerateOptions(
@@ -144,22 +164,37 @@ def regenerate_cmd(  # noqa: PLR0917  # typer maps each option to a parameter
         scan=not no_scan,
         wait_for_lock=wait,
     )
-    _run(ctx.obj, options, json_out=json_out, events=events)
+    _run(ctx.obj, options, json_out=json_out, events=events, grace=grace)
 
 
-def _run(state: CliState, options: GenerateOptions, *, json_out: bool, events: Path | None) -> None:
+def _run(
+    state: CliState,
+    options: GenerateOptions,
+    *,
+    json_out: bool,
+    events: Path | None,
+    grace: float = DEFAULT_GRACE_S,
+) -> None:
     started = time.monotonic()
     live = not json_out and not state.quiet and state.err.is_terminal
+    control = RunControl(grace_s=grace)
     with user_errors(state):
         ws = load_workspace(state.workspace)
         ws.layout.ensure_data_dir()
         with open_store(ws.layout, ws.settings) as store:
-            outcome = _generate(state, ws, store, options=options, live=live, events=events)
+            outcome = _generate(state, ws, store, options, control, live=live, events=events)
     seconds = time.monotonic() - started
     if json_out:
-        emit_json(outcome_json(outcome, seconds))
-    elif not state.quiet or not outcome.result.succeeded:
+        emit_json(outcome_json(outcome, seconds) | {"interrupted": control.interrupted})
+    elif not state.quiet or not outcome.result.succeeded or control.interrupted:
         print_summary(state.out, state.err, outcome, seconds)
+    if control.interrupted:
+        state.err.print(
+            "Interrupted. Frames already written are kept; run `contextree generate` again to "
+            "finish the rest.",
+            markup=False,
+        )
+        raise typer.Exit(EXIT_INTERRUPTED)
     raise typer.Exit(0 if outcome.result.succeeded else 1)
 
 
@@ -167,8 +202,9 @@ def _generate(
     state: CliState,
     ws: Workspace,
     store: Store,
-    *,
     options: GenerateOptions,
+    control: RunControl,
+    *,
     live: bool,
     events: Path | None,
 ) -> GenerateOutcome:
@@ -178,17 +214,28 @@ def _generate(
     sink = JsonLinesObserver(events) if events is not None else None
     if sink is not None:
         observers.append(sink)
+
+    async def main() -> GenerateOutcome:
+        loop = asyncio.get_running_loop()
+        # Ctrl-C stops intake, then cancels what is in flight after the grace period.
+        with contextlib.suppress(NotImplementedError):  # no signal handlers on Windows
+            loop.add_signal_handler(signal.SIGINT, control.interrupt)
+        try:
+            return await run_generate(
+                env,
+                options,
+                observer=MultiObserver(observers),
+                on_result=view.on_result,
+                on_plan=view.on_plan,
+                control=control,
+            )
+        finally:
+            with contextlib.suppress(NotImplementedError):
+                loop.remove_signal_handler(signal.SIGINT)
+
     try:
         with view:
-            return asyncio.run(
-                run_generate(
-                    env,
-                    options,
-                    observer=MultiObserver(observers),
-                    on_result=view.on_result,
-                    on_plan=view.on_plan,
-                )
-            )
+            return asyncio.run(main())
     finally:
         if sink is not None:
             sink.close()

@@ -108,10 +108,20 @@ class Executor:
         self.failure_policy = failure_policy
         self.window = window
         self.on_result = on_result
+        self._run: _Run | None = None
+        self.interrupted = False
+
+    def stop_intake(self) -> None:
+        """Submit nothing new (work in flight goes on); for an interrupted run."""
+        self.interrupted = True
+        if self._run is not None:
+            self._run.stopped = True
 
     async def run(self, plan: GenerationPlan) -> GenerationResult:
         plan.validate()
         run = _Run(self, plan)
+        self._run = run
+        run.stopped = self.interrupted
         self._emit("plan_constructed", plan_data(plan))
         for skipped in plan.skipped:
             run.record(
@@ -272,8 +282,12 @@ class _Run:
                         node_id=item.request.node_id,
                         kind=item.request.node_kind,
                         status=NodeStatus.CANCELLED,
-                        message="not started: the run stopped after a failure",
-                        reason=self.executor.failure_policy.value,
+                        message="not started: the run was interrupted"
+                        if self.executor.interrupted
+                        else "not started: the run stopped after a failure",
+                        reason="interrupted"
+                        if self.executor.interrupted
+                        else self.executor.failure_policy.value,
                     )
                 )
         result = self.result

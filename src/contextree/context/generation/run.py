@@ -11,6 +11,7 @@ units; it owns no generation behaviour of its own.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import random
 from collections.abc import Callable, Iterable, Mapping
@@ -156,6 +157,53 @@ def _agent(agents: AgentRegistry, asked: str | None, default: str) -> AgentProfi
     return agent
 
 
+class RunControl:
+    """Lets whoever started a run interrupt it (Ctrl-C): the first interrupt stops intake
+    and, after ``grace_s``, cancels what is still in flight; a second one cancels at once."""
+
+    def __init__(self, *, grace_s: float = 10.0) -> None:
+        self.grace_s = grace_s
+        self.interrupted = False
+        self._executor: Executor | None = None
+        self._queue: FrameGenerationQueue | None = None
+        self._clock: Clock | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def attach(self, executor: Executor, queue: FrameGenerationQueue, clock: Clock) -> None:
+        self._executor, self._queue, self._clock = executor, queue, clock
+        if self.interrupted:
+            executor.stop_intake()
+
+    def interrupt(self) -> None:
+        if self.interrupted:
+            self._cancel_now()
+            return
+        self.interrupted = True
+        if self._executor is not None:
+            self._executor.stop_intake()
+        self._tasks.append(asyncio.get_running_loop().create_task(self._cancel_after_grace()))
+
+    async def _cancel_after_grace(self) -> None:
+        if self._clock is not None and self.grace_s > 0:
+            await self._clock.sleep(self.grace_s)
+        if self._queue is not None:
+            await self._queue.stop(cancel_in_flight=True)
+
+    def _cancel_now(self) -> None:
+        if self._queue is not None:
+            stop = self._queue.stop(cancel_in_flight=True)
+            self._tasks.append(asyncio.get_running_loop().create_task(stop))
+
+    async def close(self) -> None:
+        """Cancel the grace timer and await every task this control started."""
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            if not task.done():
+                task.cancel()
+        if tasks:
+            await asyncio.wait(tasks)
+
+
 async def run_generate(
     env: GenerationEnvironment,
     options: GenerateOptions,
@@ -164,6 +212,7 @@ async def run_generate(
     on_result: ResultListener | None = None,
     on_plan: Callable[[GenerationPlan], None] | None = None,
     scan_progress: ScanProgress | None = None,
+    control: RunControl | None = None,
 ) -> GenerateOutcome:
     """Resolve, lock, scan, plan and execute one generation run."""
     resolved = resolve(env, options)
@@ -183,11 +232,11 @@ async def run_generate(
         ledger.begin(plan, schedule=run.schedule.value, failure_policy=run.failure_policy.value)
         listeners = [ledger.on_result] + ([on_result] if on_result is not None else [])
         try:
-            result = await run.execute(plan, observer, _fan_out(listeners))
+            result = await run.execute(plan, observer, _fan_out(listeners), control)
         except BaseException:
             ledger.finish(None, cancelled=True)
             raise
-        ledger.finish(result)
+        ledger.finish(result, cancelled=control is not None and control.interrupted)
     return GenerateOutcome(resolved=resolved, scan=report, plan=plan, result=result)
 
 
@@ -361,7 +410,11 @@ class _Run:
         return policy or FailurePolicy(self.env.settings.generation.failure_policy)
 
     async def execute(
-        self, plan: GenerationPlan, observer: Observer, on_result: ResultListener | None
+        self,
+        plan: GenerationPlan,
+        observer: Observer,
+        on_result: ResultListener | None,
+        control: RunControl | None = None,
     ) -> GenerationResult:
         async with ProviderHttp(self.env.settings.providers, environ=self.env.environ) as http:
             queue = self._queue(self._orchestrator(http, observer), observer)
@@ -373,8 +426,14 @@ class _Run:
                 window=max(1, self.concurrency * WINDOW_FACTOR),
                 on_result=on_result,
             )
-            async with queue:
-                return await executor.run(plan)
+            if control is not None:
+                control.attach(executor, queue, self.env.clock)
+            try:
+                async with queue:
+                    return await executor.run(plan)
+            finally:
+                if control is not None:
+                    await control.close()
 
 
 def _limits(providers: ProviderRegistry, name: str) -> ProviderLimits:
