@@ -9,11 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from contextree.store.db import Store
-from contextree.store.ledger import LedgerRows
 from tests.fakes.provider_server import FakeProviderServer
 from tests.fakes.replies import Fault, Reply
 from tests.helpers.trees import write_tree
+
+from contextree.store.db import Store
+from contextree.store.ledger import LedgerRows
 
 
 def test_sigint_cancels_in_flight_work_records_it_and_exits_130(workspace: Path) -> None:
