@@ -15,13 +15,9 @@ from contextree.bootstrap import Workspace, generation_environment, load_workspa
 from contextree.cli.errors import user_errors
 from contextree.cli.generate_view import RunView, outcome_json, print_summary
 from contextree.cli.output import CliState, emit_json
+from contextree.context.generation.control import RunControl
 from contextree.context.generation.executor import FailurePolicy, Schedule
-from contextree.context.generation.run import (
-    GenerateOptions,
-    GenerateOutcome,
-    RunControl,
-    run_generate,
-)
+from contextree.context.generation.run import GenerateOptions, GenerateOutcome, run_generate
 from contextree.store.db import Store
 from contextree.telemetry import JsonLinesObserver, MultiObserver, Observer
 from contextree.workspace.service import open_store

@@ -23,8 +23,7 @@ import random
 import re
 from collections import deque
 from collections.abc import Callable, Coroutine, Sequence
-from dataclasses import dataclass, replace
-from enum import StrEnum
+from dataclasses import replace
 from types import TracebackType
 from typing import Self, TypeVar
 
@@ -39,123 +38,39 @@ from contextree.context.generation.contracts import (
     Skip,
 )
 from contextree.context.limits import GenerationLimits, ProviderLimits
+from contextree.context.queue_types import (
+    BackoffClass,
+    OutcomeStatus,
+    QueueClosedError,
+    QueueConfig,
+    QueueEvent,
+    QueueFullError,
+    QueueStats,
+    RequestOutcome,
+)
+from contextree.context.retry import GiveUp, Retry, RetryPolicy
 from contextree.errors import (
     ClientTimeoutError,
-    ConfigError,
     ContextreeError,
     ProviderError,
-    QuotaExhaustedError,
-    RuntimeFailure,
 )
 from contextree.telemetry.events import Event, EventValue, Observer, safe_emit
 
+__all__ = [
+    "BackoffClass",
+    "FrameGenerationQueue",
+    "OutcomeStatus",
+    "QueueClosedError",
+    "QueueConfig",
+    "QueueEvent",
+    "QueueFullError",
+    "QueueStats",
+    "RequestHandle",
+    "RequestOutcome",
+]
+
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
-
-
-class QueueFullError(RuntimeFailure):
-    """Accepting the requests would put more than ``max_pending`` unfinished requests in the
-    queue; nothing was enqueued."""
-
-    def __init__(self, *, unfinished: int, adding: int, max_pending: int) -> None:
-        super().__init__(
-            f"generation queue is full: {unfinished} requests are unfinished and {adding} more "
-            f"would exceed max_pending={max_pending}",
-            hint="Raise max_pending in the queue configuration, or submit fewer requests at once.",
-        )
-        self.unfinished = unfinished
-        self.adding = adding
-        self.max_pending = max_pending
-
-
-class QueueClosedError(RuntimeFailure):
-    """The queue was stopped; it accepts no more requests."""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class QueueConfig:
-    """How the queue behaves. ``attempt_timeout_s`` None relies on the provider's own timeouts;
-    when set, each ``execute`` that takes longer ends as a retryable ``client_timeout``."""
-
-    max_pending: int = 10_000
-    max_concurrency: int = 8
-    max_concurrency_per_agent: int | None = None
-    max_attempts: int = 4
-    backoff_base_s: float = 1.0
-    backoff_cap_s: float = 60.0
-    max_retry_after_s: float = 120.0
-    attempt_timeout_s: float | None = None
-
-    def __post_init__(self) -> None:
-        for name in ("max_pending", "max_concurrency", "max_attempts"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"queue setting {name} must be at least 1")
-        for name in ("backoff_base_s", "backoff_cap_s", "max_retry_after_s"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"queue setting {name} must not be negative")
-        if self.attempt_timeout_s is not None and self.attempt_timeout_s <= 0:
-            raise ConfigError("queue setting attempt_timeout_s must be positive (or unset)")
-
-
-class OutcomeStatus(StrEnum):
-    DONE = "done"
-    SKIPPED = "skipped"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-
-class BackoffClass(StrEnum):
-    """How the delay before a retry was chosen."""
-
-    EXPONENTIAL_JITTER = "exponential_jitter"
-    RETRY_AFTER = "retry_after"
-
-
-class QueueEvent(StrEnum):
-    """The stable names of the events the queue emits."""
-
-    ENQUEUED = "request_enqueued"
-    DEDUPLICATED = "request_deduplicated"
-    PROCESSING = "request_processing"
-    SKIPPED = "request_skipped"
-    RETRY_SCHEDULED = "request_retry_scheduled"
-    COMPLETED = "request_completed"
-    FAILED = "request_failed"
-    CANCELLED = "request_cancelled"
-    STATS = "queue_stats"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RequestOutcome:
-    """How a request ended; every waiter of a request receives the same outcome.
-
-    ``error_class`` is the provider error's class, else the error type's snake_case name, else
-    ``internal_error`` for an exception that is not a ``ContextreeError``. ``backoff_classes``
-    holds one entry per retry.
-    """
-
-    status: OutcomeStatus
-    request: GenerationRequest
-    result: FrameResult | None = None
-    skip: Skip | None = None
-    error: BaseException | None = None
-    error_class: str | None = None
-    attempts: int = 0
-    backoff_classes: tuple[BackoffClass, ...] = ()
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class QueueStats:
-    """Requests by state (pending, delayed for retry, in flight) and finished so far."""
-
-    pending: int
-    delayed: int
-    in_flight: int
-    completed: int
-    skipped: int
-    failed: int
-    cancelled: int
-    retries_scheduled: int
 
 
 class _State(enum.Enum):
@@ -268,7 +183,7 @@ class FrameGenerationQueue:
         self._config = config
         self._clock = clock
         self._observer = observer
-        self._rng = rng
+        self._retry = RetryPolicy(config, rng)
         self._limits = GenerationLimits(
             clock=clock,
             max_concurrency_per_agent=config.max_concurrency_per_agent,
@@ -502,55 +417,35 @@ class FrameGenerationQueue:
         if not isinstance(error, ProviderError):
             self._finish(entry, OutcomeStatus.FAILED, error=error)
             return
+        decision = self._retry.decide(error, entry.attempts)
         retry_after = error.retry_after
-        if retry_after is not None and retry_after > self._config.max_retry_after_s:
-            self._finish(entry, OutcomeStatus.FAILED, error=self._quota_error(error, retry_after))
-            return
-        provider = prepared.provider_name if prepared is not None else request.provider_name
-        now = self._clock.now()
-        if error.error_class == "rate_limited" and retry_after is not None:
+        if (
+            error.error_class == "rate_limited"
+            and retry_after is not None
+            and not self._retry.quota_exceeded(error)
+        ):
             # The provider asked everyone to back off, not only this request.
-            self._limits.rate_limiter(provider).pause_until(now + retry_after)
-        if not error.retryable or entry.attempts >= self._config.max_attempts:
-            self._finish(entry, OutcomeStatus.FAILED, error=error)
+            provider = prepared.provider_name if prepared is not None else request.provider_name
+            self._limits.rate_limiter(provider).pause_until(self._clock.now() + retry_after)
+        if isinstance(decision, GiveUp):
+            self._finish(entry, OutcomeStatus.FAILED, error=decision.error)
         elif self._stopping:
             self._finish(entry, OutcomeStatus.CANCELLED, error=error)
         else:
-            self._schedule_retry(entry, error, now)
+            self._schedule_retry(entry, decision, error)
 
-    def _quota_error(self, error: ProviderError, retry_after: float) -> QuotaExhaustedError:
-        quota = QuotaExhaustedError(
-            f"the provider asked to wait {retry_after:g} s before retrying, more than "
-            f"max_retry_after_s={self._config.max_retry_after_s:g}: treating it as an exhausted "
-            "quota",
-            status=error.status,
-            retry_after=retry_after,
-            hint="Check the provider account's quota, or raise max_retry_after_s to wait it out.",
-        )
-        quota.__cause__ = error
-        return quota
-
-    def _schedule_retry(self, entry: _Entry, error: ProviderError, now: float) -> None:
-        attempt = entry.attempts
-        # The exponent is capped so a huge max_attempts cannot overflow a float.
-        growth = 2.0 ** min(attempt - 1, 62)
-        ceiling = min(self._config.backoff_cap_s, self._config.backoff_base_s * growth)
-        jitter = self._rng.uniform(0.0, ceiling)
-        if error.retry_after is not None:
-            delay, backoff = max(error.retry_after, jitter), BackoffClass.RETRY_AFTER
-        else:
-            delay, backoff = jitter, BackoffClass.EXPONENTIAL_JITTER
-        entry.backoff.append(backoff)
+    def _schedule_retry(self, entry: _Entry, retry: Retry, error: ProviderError) -> None:
+        entry.backoff.append(retry.backoff)
         self._move(entry, _State.DELAYED)
         self._retries_scheduled += 1
         assert self._task_group is not None  # retries are decided inside a running worker
-        entry.timer = self._task_group.create_task(self._release_after(entry, delay))
+        entry.timer = self._task_group.create_task(self._release_after(entry, retry.delay_s))
         self._emit(
             QueueEvent.RETRY_SCHEDULED,
             entry.request,
-            attempt=attempt,
-            delay_s=delay,
-            backoff_class=backoff.value,
+            attempt=entry.attempts,
+            delay_s=retry.delay_s,
+            backoff_class=retry.backoff.value,
             error_class=error.error_class,
         )
         self._stats_changed()

@@ -11,7 +11,6 @@ units; it owns no generation behaviour of its own.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import random
 from collections.abc import Callable, Iterable, Mapping
@@ -24,6 +23,7 @@ from contextree.api import ContextApi
 from contextree.config.settings import Settings
 from contextree.context.clock import Clock, MonotonicClock
 from contextree.context.frame import default_frame_type
+from contextree.context.generation.control import RunControl
 from contextree.context.generation.executor import (
     Executor,
     FailurePolicy,
@@ -155,53 +155,6 @@ def _agent(agents: AgentRegistry, asked: str | None, default: str) -> AgentProfi
             hint=f"Use a writer agent: {names}.",
         )
     return agent
-
-
-class RunControl:
-    """Lets whoever started a run interrupt it (Ctrl-C): the first interrupt stops intake
-    and, after ``grace_s``, cancels what is still in flight; a second one cancels at once."""
-
-    def __init__(self, *, grace_s: float = 10.0) -> None:
-        self.grace_s = grace_s
-        self.interrupted = False
-        self._executor: Executor | None = None
-        self._queue: FrameGenerationQueue | None = None
-        self._clock: Clock | None = None
-        self._tasks: list[asyncio.Task[None]] = []
-
-    def attach(self, executor: Executor, queue: FrameGenerationQueue, clock: Clock) -> None:
-        self._executor, self._queue, self._clock = executor, queue, clock
-        if self.interrupted:
-            executor.stop_intake()
-
-    def interrupt(self) -> None:
-        if self.interrupted:
-            self._cancel_now()
-            return
-        self.interrupted = True
-        if self._executor is not None:
-            self._executor.stop_intake()
-        self._tasks.append(asyncio.get_running_loop().create_task(self._cancel_after_grace()))
-
-    async def _cancel_after_grace(self) -> None:
-        if self._clock is not None and self.grace_s > 0:
-            await self._clock.sleep(self.grace_s)
-        if self._queue is not None:
-            await self._queue.stop(cancel_in_flight=True)
-
-    def _cancel_now(self) -> None:
-        if self._queue is not None:
-            stop = self._queue.stop(cancel_in_flight=True)
-            self._tasks.append(asyncio.get_running_loop().create_task(stop))
-
-    async def close(self) -> None:
-        """Cancel the grace timer and await every task this control started."""
-        tasks, self._tasks = self._tasks, []
-        for task in tasks:
-            if not task.done():
-                task.cancel()
-        if tasks:
-            await asyncio.wait(tasks)
 
 
 async def run_generate(

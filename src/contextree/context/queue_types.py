@@ -1,0 +1,119 @@
+"""The queue's public value types: configuration, outcomes, stats, event names, errors.
+
+Owns the data a queue user sees (``QueueConfig``, ``RequestOutcome``, ``QueueStats``, the event
+names, ``QueueFullError``); the lifecycle itself is in ``queue``. Like the queue, it imports
+nothing about prompts, providers or metadata.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from contextree.context.generation.contracts import FrameResult, GenerationRequest, Skip
+from contextree.errors import ConfigError, RuntimeFailure
+
+
+class QueueFullError(RuntimeFailure):
+    """Accepting the requests would put more than ``max_pending`` unfinished requests in the
+    queue; nothing was enqueued."""
+
+    def __init__(self, *, unfinished: int, adding: int, max_pending: int) -> None:
+        super().__init__(
+            f"generation queue is full: {unfinished} requests are unfinished and {adding} more "
+            f"would exceed max_pending={max_pending}",
+            hint="Raise max_pending in the queue configuration, or submit fewer requests at once.",
+        )
+        self.unfinished = unfinished
+        self.adding = adding
+        self.max_pending = max_pending
+
+
+class QueueClosedError(RuntimeFailure):
+    """The queue was stopped; it accepts no more requests."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QueueConfig:
+    """How the queue behaves. ``attempt_timeout_s`` None relies on the provider's own timeouts;
+    when set, each ``execute`` that takes longer ends as a retryable ``client_timeout``."""
+
+    max_pending: int = 10_000
+    max_concurrency: int = 8
+    max_concurrency_per_agent: int | None = None
+    max_attempts: int = 4
+    backoff_base_s: float = 1.0
+    backoff_cap_s: float = 60.0
+    max_retry_after_s: float = 120.0
+    attempt_timeout_s: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("max_pending", "max_concurrency", "max_attempts"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"queue setting {name} must be at least 1")
+        for name in ("backoff_base_s", "backoff_cap_s", "max_retry_after_s"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"queue setting {name} must not be negative")
+        if self.attempt_timeout_s is not None and self.attempt_timeout_s <= 0:
+            raise ConfigError("queue setting attempt_timeout_s must be positive (or unset)")
+
+
+class OutcomeStatus(StrEnum):
+    DONE = "done"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class BackoffClass(StrEnum):
+    """How the delay before a retry was chosen."""
+
+    EXPONENTIAL_JITTER = "exponential_jitter"
+    RETRY_AFTER = "retry_after"
+
+
+class QueueEvent(StrEnum):
+    """The stable names of the events the queue emits."""
+
+    ENQUEUED = "request_enqueued"
+    DEDUPLICATED = "request_deduplicated"
+    PROCESSING = "request_processing"
+    SKIPPED = "request_skipped"
+    RETRY_SCHEDULED = "request_retry_scheduled"
+    COMPLETED = "request_completed"
+    FAILED = "request_failed"
+    CANCELLED = "request_cancelled"
+    STATS = "queue_stats"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RequestOutcome:
+    """How a request ended; every waiter of a request receives the same outcome.
+
+    ``error_class`` is the provider error's class, else the error type's snake_case name, else
+    ``internal_error`` for an exception that is not a ``ContextreeError``. ``backoff_classes``
+    holds one entry per retry.
+    """
+
+    status: OutcomeStatus
+    request: GenerationRequest
+    result: FrameResult | None = None
+    skip: Skip | None = None
+    error: BaseException | None = None
+    error_class: str | None = None
+    attempts: int = 0
+    backoff_classes: tuple[BackoffClass, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QueueStats:
+    """Requests by state (pending, delayed for retry, in flight) and finished so far."""
+
+    pending: int
+    delayed: int
+    in_flight: int
+    completed: int
+    skipped: int
+    failed: int
+    cancelled: int
+    retries_scheduled: int
