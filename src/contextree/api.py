@@ -9,6 +9,9 @@ lineage fits the frame (a ``LineageError``). Then the frame, the artifacts, a ge
 the head are committed in one transaction, or nothing is. ``put_frame`` is synchronous and
 thread-safe (one lock around every use of the connection), so async code may call it through
 ``asyncio.to_thread``. It must not render prompts, call providers or decide currency.
+
+``gc`` is the only other writer: it removes what the current tree no longer reaches, in one
+transaction, under the workspace writer lock its caller holds. ``verify`` only reads.
 """
 
 from __future__ import annotations
@@ -21,12 +24,13 @@ from enum import StrEnum
 from types import MappingProxyType
 
 from contextree.agents.registry import AgentRegistry
-from contextree.context.frame import Basis, BasisKind, Frame, FrameId
+from contextree.context.frame import Basis, BasisKind, Frame, FrameId, compute_frame_id
 from contextree.errors import (
     AgentCannotWriteError,
     AgentMismatchError,
     ArtifactDigestMismatchError,
     BasisMismatchError,
+    InvalidFrameError,
     LineageMismatchError,
     NodeNotInTreeError,
     StoreError,
@@ -34,8 +38,9 @@ from contextree.errors import (
 from contextree.metadata.contract import validate
 from contextree.store.db import Store
 from contextree.store.digest import Digest, digest_bytes, is_digest
-from contextree.store.frames import FrameRow, FrameRows, GenerationRow, HeadRow
+from contextree.store.frames import FrameIdentity, FrameRow, FrameRows, GenerationRow, HeadRow
 from contextree.store.tree import Entry, TreeRows
+from contextree.store.upkeep import DEFAULT_EXAMPLES, VerifyReport, compact, verify_store
 from contextree.workspace.merkle import NodeId
 
 
@@ -118,6 +123,24 @@ class NodeContext:
     frame_count: int
     #: With ``view.history``: writes to this path (any node id it had), newest first.
     history: tuple[FrameEntry, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GcReport:
+    """Rows ``gc`` removed (on a dry run: would remove) per table, the bytes of frame content,
+    metadata and artifact bodies they held, and the store file's size before and after."""
+
+    dry_run: bool
+    keep_history: bool
+    nodes: int
+    heads: int
+    generations: int
+    frames: int
+    artifacts: int
+    content_bytes: int
+    store_bytes_before: int
+    store_bytes_after: int
+    compacted: bool
 
 
 _ARTIFACT_KINDS = ("prompt", "context", "request")
@@ -214,7 +237,46 @@ class ContextApi:
             )
         return frame.frame_id
 
+    # -- the other writer: garbage collection ----------------------------------------------
+
+    def gc(self, *, dry_run: bool, keep_history: bool, compact_store: bool = True) -> GcReport:
+        """Remove nodes no longer in the tree, and the heads, frames, generations and artifacts
+        only they reference. History rows of paths still in the tree (and what they name) stay
+        when ``keep_history``. One transaction; the caller holds the writer lock. ``dry_run``
+        reports the same counts and writes nothing. ``compact_store`` runs ``VACUUM`` after a
+        sweep that removed something, to give the space back to the filesystem."""
+        with self._lock:
+            before = self._store.size_bytes()
+            if dry_run:
+                counts = self._rows.sweep_preview(keep_history=keep_history)
+            else:
+                with self._store.transaction():
+                    counts = self._rows.sweep(keep_history=keep_history)
+            compacted = not dry_run and compact_store and counts.rows > 0
+            if compacted:
+                compact(self._store.conn)
+            after = self._store.size_bytes()
+        return GcReport(
+            dry_run=dry_run,
+            keep_history=keep_history,
+            nodes=counts.nodes,
+            heads=counts.heads,
+            generations=counts.generations,
+            frames=counts.frames,
+            artifacts=counts.artifacts,
+            content_bytes=counts.content_bytes,
+            store_bytes_before=before,
+            store_bytes_after=after,
+            compacted=compacted,
+        )
+
     # -- reads ----------------------------------------------------------------------------
+
+    def verify(self, *, examples: int = DEFAULT_EXAMPLES) -> VerifyReport:
+        """Check every frame id, head, history row and artifact, and SQLite's integrity.
+        Reads only; a damaged store gives problems in the report, not an exception."""
+        with self._lock:
+            return verify_store(self._store.conn, frame_id_of=_stored_frame_id, examples=examples)
 
     def get_node(self, node_id: NodeId, view: NodeView | None = None) -> NodeContext:
         """The node's heads (and, if asked, its path's history) as ``view`` selects them."""
@@ -260,6 +322,11 @@ class ContextApi:
         with self._lock:
             rows = self._rows.heads_for_nodes(node_ids, agent_id, frame_type)
         return {NodeId(k): _head(v) for k, v in rows.items()}
+
+    def head_keys(self, agent_id: str, frame_type: str) -> dict[bytes, tuple[bytes, str | None]]:
+        """node id -> (frame id, input key) for every head of one agent and frame type."""
+        with self._lock:
+            return self._rows.head_keys(agent_id, frame_type)
 
     def heads_in_tree(self) -> list[tuple[str, str, int]]:
         """(agent, frame type, number of current-tree nodes with a head), sorted."""
@@ -394,6 +461,19 @@ def _frame(row: FrameRow) -> Frame:
             hint="The store file was changed outside contextree; regenerate the affected paths.",
         )
     return frame
+
+
+def _stored_frame_id(row: FrameIdentity) -> bytes | None:
+    """The id a stored frame's fields hash to; None when they cannot form a frame."""
+    try:
+        basis = Basis(
+            kind=BasisKind(row.basis_kind),
+            node_id=NodeId(row.node_id) if row.node_id is not None else None,
+            frame_id=FrameId(row.basis_frame) if row.basis_frame is not None else None,
+        )
+        return compute_frame_id(basis, row.agent_id, row.frame_type, row.content)
+    except (ValueError, TypeError, AttributeError, InvalidFrameError):
+        return None  # a damaged row: wrong kind, wrong id length, text where bytes belong
 
 
 def _head(row: HeadRow) -> Head:

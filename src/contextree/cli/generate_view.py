@@ -61,6 +61,7 @@ class RunView:
 
     def on_plan(self, plan: GenerationPlan) -> None:
         self.total = len(plan.items)
+        self.counts[NodeStatus.SKIPPED] += len(plan.skipped)
         self._draw()
 
     def on_result(self, node: NodeResult) -> None:

@@ -64,11 +64,16 @@ class NodeResult:
 
 @dataclass(kw_only=True)
 class GenerationResult:
+    """How every node of a plan ended. Nodes already current when the plan was made are
+    counted (``current_at_plan``), not listed: a no-op rerun of 100k nodes stays cheap."""
+
     plan_id: str
     nodes: dict[bytes, NodeResult] = field(default_factory=dict)
+    current_at_plan: int = 0
 
     def count(self, status: NodeStatus) -> int:
-        return sum(1 for r in self.nodes.values() if r.status is status)
+        listed = sum(1 for r in self.nodes.values() if r.status is status)
+        return listed + (self.current_at_plan if status is NodeStatus.SKIPPED else 0)
 
     @property
     def tokens(self) -> tuple[int, int]:
@@ -123,16 +128,23 @@ class Executor:
         self._run = run
         run.stopped = self.interrupted
         self._emit("plan_constructed", plan_data(plan))
+        run.result.current_at_plan = len(plan.skipped)
+        common: dict[str, EventValue] = {
+            "plan_id": plan.plan_id,
+            "status": NodeStatus.SKIPPED.value,
+            "agent_id": plan.spec.agent_id,
+            "provider_name": plan.spec.provider_name,
+            "frame_type": plan.spec.frame_type,
+        }
         for skipped in plan.skipped:
-            run.record(
-                NodeResult(
-                    path=skipped.path,
-                    node_id=skipped.node_id,
-                    kind=skipped.kind,
-                    status=NodeStatus.SKIPPED,
-                    frame_id=skipped.frame_id,
-                    reason=skipped.reason,
-                )
+            self._emit(
+                "node_skipped",
+                {
+                    **common,
+                    "node_id": skipped.node_id.hex(),
+                    "path": display_path(skipped.path),
+                    "reason": skipped.reason,
+                },
             )
         if self.schedule is Schedule.DAG:
             await run.by_dependency()
@@ -265,10 +277,8 @@ class _Run:
         self.result.nodes[node.path] = node
         executor = self.executor
         event = _EVENTS.get(node.status)
-        if event is not None and node.reason != "head_reuse":
+        if event is not None:
             executor._emit(event, _result_data(self.plan, node))
-        elif node.reason == "head_reuse":
-            executor._emit("node_skipped", _result_data(self.plan, node))
         if executor.on_result is not None:
             executor.on_result(node)
 

@@ -129,8 +129,8 @@ class RunLedger:
         return self._run_id
 
     def on_result(self, node: NodeResult) -> None:
-        """Buffer a planned node's end (plan-time skips are only counted on the run)."""
-        if self._run_id is None or node.reason == "head_reuse":
+        """Buffer a planned node's end (nodes current at plan time are counted on the run)."""
+        if self._run_id is None:
             return
         self._buffer.append(
             RunNodeRow(

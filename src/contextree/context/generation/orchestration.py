@@ -28,6 +28,7 @@ from contextree.context.generation.contracts import (
 )
 from contextree.context.generation.currency import MISSING_CHILD, CurrencyKeys
 from contextree.context.generation.metadata_construction import frame_metadata
+from contextree.context.generation.plan import HEAD_REUSE
 from contextree.context.generation.prompt_collection import CollectedPrompt, PromptCollector
 from contextree.context.generation.provider_execution import ProviderExecution
 from contextree.context.generation.scope import Scope
@@ -39,7 +40,6 @@ from contextree.telemetry import EventValue
 from contextree.workspace.merkle import NodeId
 from contextree.workspace.walk import display_path
 
-HEAD_REUSE = "head_reuse"
 #: Output tokens assumed when a profile sets no max_tokens.
 DEFAULT_OUTPUT_ESTIMATE = 1024
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from operator import attrgetter
 
 from contextree.context.generation.contracts import GenerationRequest
 from contextree.context.generation.currency import MISSING_CHILD, CurrencyKeys
@@ -156,19 +157,25 @@ def build_plan(
     items: dict[bytes, PlanItem] = {}
     skipped: list[SkippedNode] = []
     recursive = spec.recursive or target.kind == "file"
-    for entry in sorted(in_scope, key=lambda e: (-_depth(e.path), e.path)):
-        if current[entry.path] and not spec.force:
-            head = heads.get(entry.node_id)
-            skipped.append(
-                SkippedNode(
-                    path=entry.path,
-                    node_id=NodeId(entry.node_id),
-                    kind=entry.kind,
-                    reason=HEAD_REUSE,
-                    frame_id=head.frame_id if head else None,
-                )
-            )
+    planned: list[Entry] = []
+    for entry in in_scope:
+        if spec.force or not current[entry.path]:
+            planned.append(entry)
             continue
+        head = heads.get(entry.node_id)
+        skipped.append(
+            SkippedNode(
+                path=entry.path,
+                node_id=NodeId(entry.node_id),
+                kind=entry.kind,
+                reason=HEAD_REUSE,
+                frame_id=head.frame_id if head else None,
+            )
+        )
+    skipped.sort(key=attrgetter("path"))
+    # Only what runs needs the deepest-first order (a no-op rerun sorts nothing big).
+    depth = {e.path: _depth(e.path) for e in planned}
+    for entry in sorted(planned, key=lambda e: (-depth[e.path], e.path)):
         waits_for: tuple[bytes, ...] = ()
         if recursive and entry.kind == "dir":
             waits_for = tuple(c.path for c in children.get(entry.path, ()) if c.path in items)
@@ -177,7 +184,7 @@ def build_plan(
                 node_id=NodeId(entry.node_id),
                 path=entry.path,
                 node_kind="file" if entry.kind == "file" else "dir",
-                depth=_depth(entry.path),
+                depth=depth[entry.path],
                 agent_id=spec.agent_id,
                 provider_name=spec.provider_name,
                 frame_type=spec.frame_type,
@@ -220,18 +227,24 @@ def _currency(
     whose children will change: the run re-checks those when the children are done)."""
     current: dict[bytes, bool] = {}
     input_keys: dict[bytes, str] = {}
-    for entry in sorted(entries, key=lambda e: -_depth(e.path)):
+    dirs = []
+    for entry in entries:
+        if entry.kind != "file":
+            dirs.append(entry)
+            continue
+        key = keys.file_key(entry.node_id)
         head = heads.get(entry.node_id)
-        if entry.kind == "file":
-            key = keys.file_key(entry.node_id)
-            fresh = True
-        else:
-            kids = children.get(entry.path, [])
-            fresh = all(current[k.path] for k in kids)
-            frame_ids = [
-                heads[k.node_id].frame_id if k.node_id in heads else MISSING_CHILD for k in kids
-            ]
-            key = keys.dir_key(entry.node_id, frame_ids)
+        input_keys[entry.path] = key
+        current[entry.path] = head is not None and head.input_key == key
+    # Directories deepest first, so their children are decided before them.
+    for entry in sorted(dirs, key=lambda e: -_depth(e.path)):
+        kids = children.get(entry.path, [])
+        fresh = all(current[k.path] for k in kids)
+        frame_ids = [
+            heads[k.node_id].frame_id if k.node_id in heads else MISSING_CHILD for k in kids
+        ]
+        key = keys.dir_key(entry.node_id, frame_ids)
+        head = heads.get(entry.node_id)
         input_keys[entry.path] = key
         current[entry.path] = fresh and head is not None and head.input_key == key
     return current, input_keys

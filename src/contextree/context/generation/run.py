@@ -53,7 +53,6 @@ from contextree.store.db import Store
 from contextree.store.tree import Entry, TreeRows
 from contextree.telemetry import Observer
 from contextree.workspace.lock import writer_lock
-from contextree.workspace.merkle import NodeId
 from contextree.workspace.paths import IgnoreOptions, resolve_typed_path
 from contextree.workspace.scan import Scanner, ScanOptions, ScanProgress, ScanReport
 
@@ -96,6 +95,9 @@ class GenerationEnvironment:
     secret_values: Callable[[], Iterable[str]]
     clock: Clock = field(default_factory=MonotonicClock)
     cwd: Path | None = None
+    #: Seeds the queue's backoff jitter; None draws a fresh seed per run. Tests and the parity
+    #: gates set it so that retry delays are reproducible.
+    retry_seed: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -281,11 +283,7 @@ class _Run:
     def plan(self, target: Entry) -> GenerationPlan:
         resolved = self.resolved
         entries = self.tree.subtree(target.path)
-        heads = self.api.heads(
-            [NodeId(e.node_id) for e in entries],
-            agent_id=resolved.agent.id,
-            frame_type=resolved.frame_type,
-        )
+        head_keys = self.api.head_keys(resolved.agent.id, resolved.frame_type)
         profile = self.env.providers.get(resolved.provider_name).profile
         spec = PlanSpec(
             target=target,
@@ -300,7 +298,11 @@ class _Run:
         return build_plan(
             spec,
             entries,
-            {k: HeadInfo(frame_id=h.frame_id, input_key=h.input_key) for k, h in heads.items()},
+            {
+                e.node_id: HeadInfo(frame_id=head[0], input_key=head[1])
+                for e in entries
+                if (head := head_keys.get(e.node_id)) is not None
+            },
         )
 
     def _orchestrator(self, http: ProviderHttp, observer: Observer) -> Orchestrator:
@@ -345,8 +347,7 @@ class _Run:
             clock=env.clock,
             observer=observer,
             limits_for=lambda name: _limits(env.providers, name),
-            # Jitter only spreads retries out; it needs no cryptographic strength.
-            rng=random.Random(int.from_bytes(os.urandom(8), "big")),  # noqa: S311
+            rng=_retry_rng(env.retry_seed),
         )
 
     @property
@@ -387,6 +388,13 @@ class _Run:
             finally:
                 if control is not None:
                     await control.close()
+
+
+def _retry_rng(seed: int | None) -> random.Random:
+    if seed is None:
+        seed = int.from_bytes(os.urandom(8), "big")
+    # Jitter only spreads retries out; it needs no cryptographic strength.
+    return random.Random(seed)  # noqa: S311
 
 
 def _limits(providers: ProviderRegistry, name: str) -> ProviderLimits:
