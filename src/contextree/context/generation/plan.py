@@ -15,6 +15,7 @@ import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from operator import attrgetter
+from typing import NamedTuple
 
 from contextree.context.generation.contracts import GenerationRequest
 from contextree.context.generation.currency import MISSING_CHILD, CurrencyKeys
@@ -36,12 +37,16 @@ class DescendantsNotCurrentError(UsageError):
     """A non-recursive directory target has descendants without a current frame."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class HeadInfo:
-    """What planning needs from a head: its frame and the input key it was made from."""
+class HeadInfo(NamedTuple):
+    """What planning needs from a head: its frame and the input key it was made from.
+    (A named tuple: a plan reads one per node, 100k of them for a big workspace.)"""
 
     frame_id: bytes
     input_key: str | None
+
+
+#: node id -> (frame id, input key); plain tuples and ``HeadInfo`` both fit.
+HeadMap = Mapping[bytes, tuple[bytes, str | None]]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -54,8 +59,7 @@ class PlanItem:
     input_key: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SkippedNode:
+class SkippedNode(NamedTuple):
     path: bytes
     node_id: NodeId
     kind: str
@@ -130,7 +134,7 @@ def _depth(path: bytes) -> int:
 def build_plan(
     spec: PlanSpec,
     entries: Sequence[Entry],
-    heads: Mapping[bytes, HeadInfo],
+    heads: HeadMap,
     *,
     plan_id: str | None = None,
 ) -> GenerationPlan:
@@ -165,11 +169,7 @@ def build_plan(
         head = heads.get(entry.node_id)
         skipped.append(
             SkippedNode(
-                path=entry.path,
-                node_id=NodeId(entry.node_id),
-                kind=entry.kind,
-                reason=HEAD_REUSE,
-                frame_id=head.frame_id if head else None,
+                entry.path, NodeId(entry.node_id), entry.kind, HEAD_REUSE, head[0] if head else None
             )
         )
     skipped.sort(key=attrgetter("path"))
@@ -220,7 +220,7 @@ def _children(entries: Sequence[Entry], target: bytes) -> dict[bytes, list[Entry
 def _currency(
     entries: Sequence[Entry],
     children: Mapping[bytes, list[Entry]],
-    heads: Mapping[bytes, HeadInfo],
+    heads: HeadMap,
     keys: CurrencyKeys,
 ) -> tuple[dict[bytes, bool], dict[bytes, str]]:
     """Whether each node is current now, and its input key (provisional for directories
@@ -235,18 +235,16 @@ def _currency(
         key = keys.file_key(entry.node_id)
         head = heads.get(entry.node_id)
         input_keys[entry.path] = key
-        current[entry.path] = head is not None and head.input_key == key
+        current[entry.path] = head is not None and head[1] == key
     # Directories deepest first, so their children are decided before them.
     for entry in sorted(dirs, key=lambda e: -_depth(e.path)):
         kids = children.get(entry.path, [])
         fresh = all(current[k.path] for k in kids)
-        frame_ids = [
-            heads[k.node_id].frame_id if k.node_id in heads else MISSING_CHILD for k in kids
-        ]
+        frame_ids = [heads[k.node_id][0] if k.node_id in heads else MISSING_CHILD for k in kids]
         key = keys.dir_key(entry.node_id, frame_ids)
         head = heads.get(entry.node_id)
         input_keys[entry.path] = key
-        current[entry.path] = fresh and head is not None and head.input_key == key
+        current[entry.path] = fresh and head is not None and head[1] == key
     return current, input_keys
 
 

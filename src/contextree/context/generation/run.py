@@ -36,7 +36,6 @@ from contextree.context.generation.ledger import RunLedger
 from contextree.context.generation.orchestration import Orchestrator
 from contextree.context.generation.plan import (
     GenerationPlan,
-    HeadInfo,
     PlanSpec,
     build_plan,
     restrict_plan,
@@ -295,15 +294,7 @@ class _Run:
             force=self.options.force,
             recursive=self.options.recursive,
         )
-        return build_plan(
-            spec,
-            entries,
-            {
-                e.node_id: HeadInfo(frame_id=head[0], input_key=head[1])
-                for e in entries
-                if (head := head_keys.get(e.node_id)) is not None
-            },
-        )
+        return build_plan(spec, entries, head_keys)
 
     def _orchestrator(self, http: ProviderHttp, observer: Observer) -> Orchestrator:
         env, gen = self.env, self.env.settings.generation
