@@ -25,6 +25,13 @@ def test_template_placeholders_are_replaced_in_one_pass() -> None:
     assert out == "Doc src/{node_type}.py (File, 12 bytes) {unknown}"
 
 
+def test_doubled_braces_render_as_literal_braces_like_str_format() -> None:
+    template = 'Answer as {{"summary": "..."}} for {path}, not {{path}}.'
+    out = render_template(template, path="a.py", node_type="File", file_size=3)
+    assert out == 'Answer as {"summary": "..."} for a.py, not {path}.'
+    assert out == template.format(path="a.py")
+
+
 def test_file_size_stays_literal_for_directories() -> None:
     assert render_template("{file_size}", path="d", node_type="Directory", file_size=None) == (
         "{file_size}"

@@ -16,11 +16,14 @@ from dataclasses import dataclass
 from contextree.sniff import binary_kind
 
 BLOCK_SEPARATOR = "\n\n---\n\n"
-_PLACEHOLDER = re.compile(r"\{(path|node_type|file_size)\}")
+# ``{{`` and ``}}`` are literal braces (as in ``str.format``, which agent validation uses).
+_TOKEN = re.compile(r"\{\{|\}\}|\{(path|node_type|file_size)\}")
+_LITERAL = {"{{": "{", "}}": "}"}
 
 
 def render_template(template: str, *, path: str, node_type: str, file_size: int | None) -> str:
-    """Replace ``{path}``, ``{node_type}`` and (files only) ``{file_size}`` in one pass.
+    """Replace ``{path}``, ``{node_type}`` and (files only) ``{file_size}`` in one pass, and
+    ``{{``/``}}`` with single braces.
 
     A value that itself contains a placeholder is never substituted again; unknown
     placeholders stay as written.
@@ -28,7 +31,12 @@ def render_template(template: str, *, path: str, node_type: str, file_size: int 
     values = {"path": path, "node_type": node_type}
     if file_size is not None:
         values["file_size"] = str(file_size)
-    return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), template)
+
+    def one(match: re.Match[str]) -> str:
+        token = match.group(0)
+        return _LITERAL.get(token) or values.get(match.group(1), token)
+
+    return _TOKEN.sub(one, template)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
