@@ -9,6 +9,7 @@ redirects (a key must not travel to another host) and never logs headers.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import os
 import ssl
@@ -18,6 +19,8 @@ from dataclasses import dataclass
 from types import TracebackType
 
 import aiohttp
+from aiohttp.helpers import get_env_proxy_for_url
+from yarl import URL
 
 from contextree import __version__
 from contextree.config.settings import ProviderSettings
@@ -27,6 +30,7 @@ from contextree.providers.profiles import ProfileTimeouts
 
 USER_AGENT = f"contextree/{__version__}"
 _CA_VARS = ("SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
+_Proxy = tuple[URL | None, aiohttp.BasicAuth | None]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -82,6 +86,7 @@ class ProviderHttp:
         self._settings = settings
         self._environ = os.environ if environ is None else environ
         self._session: aiohttp.ClientSession | None = None
+        self._proxies: dict[str, _Proxy] = {}
 
     async def __aenter__(self) -> ProviderHttp:
         connector = aiohttp.TCPConnector(
@@ -91,7 +96,10 @@ class ProviderHttp:
         )
         self._session = aiohttp.ClientSession(
             connector=connector,
-            trust_env=True,  # HTTP(S)_PROXY, NO_PROXY
+            # Not trust_env: besides proxies it attaches ~/.netrc credentials to every request
+            # (aiohttp then refuses requests that carry their own Authorization header) and
+            # costs two thread hops per request. Proxies are looked up in ``_proxy_for``.
+            trust_env=False,
             headers={"User-Agent": USER_AGENT},
             timeout=aiohttp.ClientTimeout(total=None),  # every request passes its own
         )
@@ -127,6 +135,7 @@ class ProviderHttp:
         timeout = aiohttp.ClientTimeout(total=timeouts.total, sock_connect=timeouts.connect)
         where = display_url(url)
         started = time.perf_counter()
+        proxy, proxy_auth = await self._proxy_for(url)
         try:
             async with self.session.request(
                 method,
@@ -135,6 +144,8 @@ class ProviderHttp:
                 headers=dict(headers),
                 timeout=timeout,
                 allow_redirects=False,
+                proxy=proxy,
+                proxy_auth=proxy_auth,
             ) as response:
                 data = await response.read()
                 reply_headers = {k.lower(): v for k, v in response.headers.items()}
@@ -172,6 +183,24 @@ class ProviderHttp:
             body=data,
             elapsed_s=time.perf_counter() - started,
         )
+
+    async def _proxy_for(self, url: str) -> _Proxy:
+        """The proxy ``HTTP(S)_PROXY`` and ``NO_PROXY`` give for ``url``, looked up once per
+        origin (the lookup may read ``~/.netrc`` for the proxy's own credentials)."""
+        scheme, _, rest = url.partition("://")
+        origin = f"{scheme}://{rest.split('/', 1)[0]}"
+        found = self._proxies.get(origin)
+        if found is None:
+            found = await asyncio.to_thread(_env_proxy, origin)
+            self._proxies[origin] = found
+        return found
+
+
+def _env_proxy(origin: str) -> _Proxy:
+    try:
+        return get_env_proxy_for_url(URL(origin))
+    except (LookupError, ValueError):  # no proxy for it, or not a URL (the request says so)
+        return None, None
 
 
 def _describe(exc: BaseException) -> str:
