@@ -361,7 +361,11 @@ class _Run:
         on_result: ResultListener | None,
         control: RunControl | None = None,
     ) -> GenerationResult:
-        async with ProviderHttp(self.env.settings.providers, environ=self.env.environ) as http:
+        http_settings = self.env.settings.providers
+        if http_settings.connector_limit < self.concurrency:
+            # Never let the connection pool cap the concurrency the user asked for.
+            http_settings = http_settings.model_copy(update={"connector_limit": self.concurrency})
+        async with ProviderHttp(http_settings, environ=self.env.environ) as http:
             queue = self._queue(self._orchestrator(http, observer), observer)
             executor = Executor(
                 queue,
