@@ -250,7 +250,7 @@ class ContextApi:
             if dry_run:
                 counts = self._rows.sweep_preview(keep_history=keep_history)
             else:
-                with self._store.transaction():
+                with self._rows.references_checked_by_sweep(), self._store.transaction():
                     counts = self._rows.sweep(keep_history=keep_history)
             compacted = not dry_run and compact_store and counts.rows > 0
             if compacted:

@@ -1,6 +1,7 @@
 """Only ``contextree.store.frames`` holds SQL that writes the frame tables, only ``ContextApi``
-calls its write methods, only from ``put_frame`` (and later ``gc``), and the import contract
-that keeps everyone else out of the rows module covers every top-level package."""
+calls its write methods (``put_frame`` the inserts, ``gc`` the sweep, nothing else either),
+and the import contract that keeps everyone else out of the rows module covers every
+top-level package."""
 
 from __future__ import annotations
 
@@ -15,7 +16,11 @@ SRC = Path(contextree.__file__).parent
 PYPROJECT = SRC.parent.parent / "pyproject.toml"
 ROWS_MODULE = SRC / "store" / "frames.py"
 API_MODULE = SRC / "api.py"
-WRITERS_ALLOWED = {"put_frame", "gc"}
+#: Each allowed writer and exactly the write methods it calls.
+WRITERS = {
+    "ContextApi.put_frame": {"insert_frame", "insert_artifact", "insert_generation", "set_head"},
+    "ContextApi.gc": {"sweep"},
+}
 
 _WRITE_SQL = re.compile(
     r"\b(?:insert(?:\s+or\s+\w+)?\s+into|replace\s+into|update|delete\s+from)\s+"
@@ -101,9 +106,9 @@ def _calls(node: ast.AST, names: set[str]) -> set[str]:
     }
 
 
-def test_only_put_frame_calls_the_write_methods() -> None:
+def test_only_put_frame_and_gc_call_the_write_methods() -> None:
     writes = _write_methods()
-    assert writes == {"insert_frame", "insert_artifact", "insert_generation", "set_head"}
+    assert writes == set().union(*WRITERS.values())
     tree = ast.parse(API_MODULE.read_text(encoding="utf-8"))
     callers: dict[str, set[str]] = {}
     for node in tree.body:
@@ -113,14 +118,20 @@ def test_only_put_frame_calls_the_write_methods() -> None:
                     callers[f"{node.name}.{fn.name}"] = used
         elif isinstance(node, ast.FunctionDef) and (used := _calls(node, writes)):
             callers[node.name] = used
-    assert set(callers) <= {f"ContextApi.{name}" for name in WRITERS_ALLOWED}
-    assert callers["ContextApi.put_frame"] == writes
+    assert callers == WRITERS
     elsewhere = [
         str(p.relative_to(SRC))
         for p in sorted(SRC.rglob("*.py"))
         if p not in (ROWS_MODULE, API_MODULE) and _calls(ast.parse(p.read_text()), writes)
     ]
     assert elsewhere == []
+
+
+def test_the_sweep_deletes_from_every_frame_table() -> None:
+    tree = ast.parse(ROWS_MODULE.read_text(encoding="utf-8"))
+    sweep = next(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == "sweep")
+    deleted = {m.group(1) for s in _sql_strings(sweep) for m in _WRITE_SQL.finditer(s)}
+    assert deleted == {"frames", "heads", "generations", "artifacts"}
 
 
 def test_the_import_contract_forbids_the_rows_module_to_every_other_package() -> None:
@@ -130,9 +141,15 @@ def test_the_import_contract_forbids_the_rows_module_to_every_other_package() ->
         c for c in contracts if "contextree.store.frames" in c.get("forbidden_modules", [])
     ]
     assert contract["type"] == "forbidden"
+    # The bottom layer (errors, sniff) cannot import the store at all: the layers contract
+    # already keeps it out, so the forbidden contract need not list it.
+    layers = next(c for c in contracts if c["type"] == "layers")["layers"]
+    bottom = {m.strip().removeprefix("contextree.") for m in layers[-1].split("|")}
+    assert "contextree.store" in layers[-2]
     top_level = {
         p.stem
         for p in SRC.iterdir()
         if (p.is_dir() and (p / "__init__.py").exists()) or p.suffix == ".py"
-    } - {"__init__", "__main__", "api", "store", "errors"}
+    } - {"__init__", "__main__", "api", "store"}
+    top_level -= bottom
     assert {m.removeprefix("contextree.") for m in contract["source_modules"]} == top_level

@@ -14,7 +14,14 @@ from typing import Annotated
 import typer
 
 from contextree import __version__
-from contextree.cli import agent_cmds, generate_cmds, get_cmds, provider_cmds, workspace_cmds
+from contextree.cli import (
+    agent_cmds,
+    generate_cmds,
+    get_cmds,
+    maintenance_cmds,
+    provider_cmds,
+    workspace_cmds,
+)
 from contextree.cli.output import CliState
 
 
@@ -69,6 +76,7 @@ get_cmds.register(app, context_app)
 generate_cmds.register(app, context_app)
 app.add_typer(context_app, name="context")
 provider_cmds.register(app)
+maintenance_cmds.register(app)
 
 
 _GLOBAL_FLAGS = frozenset({"-v", "--verbose", "-q", "--quiet"})

@@ -61,6 +61,13 @@ class StoreSettings(BaseModel):
             "loss at some cost in write speed."
         ),
     )
+    keep_history: bool = Field(
+        default=True,
+        description=(
+            "Let `contextree gc` keep earlier frames written for paths that still exist (what "
+            "`get --history` shows); false keeps only each node's current frames."
+        ),
+    )
 
 
 class ProviderSettings(BaseModel):

@@ -87,6 +87,17 @@ class Store:
             self.conn.execute("ROLLBACK")
             raise StoreError(f"cannot commit to the store: {exc}") from exc
 
+    @contextlib.contextmanager
+    def cache_size(self, kib: int) -> Iterator[None]:
+        """A page cache of ``kib`` KiB while the block runs (a bulk write whose indexes do not
+        fit SQLite's default 2 MiB spills and rereads pages), then the previous size again."""
+        previous = int(self.conn.execute("PRAGMA cache_size").fetchone()[0])
+        self.conn.execute(f"PRAGMA cache_size = {-int(kib)}")
+        try:
+            yield
+        finally:
+            self.conn.execute(f"PRAGMA cache_size = {previous}")
+
     def size_bytes(self) -> int:
         """Bytes on disk for the database and its WAL."""
         total = 0

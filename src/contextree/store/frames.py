@@ -4,10 +4,10 @@ Owns every SQL statement that touches those four tables; nothing else issues SQL
 Only ``contextree.api`` (and the store's own ``upkeep`` checks, which only read) may import
 this module (an import-linter contract enforces it). Only ``ContextApi.put_frame`` calls the
 insert methods and only ``ContextApi.gc`` calls ``sweep``, each inside one transaction that
-the caller opens. ``sweep`` also prunes ``nodes`` rows the current tree no longer has, so that
-gc is one statement list deciding reachability in one place. Rows are plain values here:
-turning them into ``Frame`` objects is the API's job, so this module knows nothing about frames
-beyond their columns.
+the caller opens. ``sweep`` also prunes the ``nodes`` rows (node ids that left the tree) that
+nothing kept names any more, so that reachability is decided in one place. Rows are plain
+values here: turning them into ``Frame`` objects is the API's job, so this module knows
+nothing about frames beyond their columns.
 """
 
 from __future__ import annotations
@@ -202,10 +202,17 @@ _REACHABLE = f"""
     )
 """  # noqa: S608  # fixed fragments, no user input
 _DEAD_FRAME = "frame_id NOT IN (SELECT frame_id FROM live_frames)"
+# A node id that left the tree stays while a kept history row or a live frame still names it.
+_DEAD_NODE = (
+    "node_id NOT IN (SELECT node_id FROM entries) "
+    "AND node_id NOT IN (SELECT node_id FROM kept_generations) "
+    "AND node_id NOT IN (SELECT node_id FROM frames WHERE node_id IS NOT NULL "
+    "AND frame_id IN (SELECT frame_id FROM live_frames))"
+)
 _DEAD_ARTIFACT = "digest NOT IN (SELECT digest FROM live_artifacts)"
 _SWEEP_PREVIEW = f"""{_REACHABLE}
     SELECT
-        (SELECT COUNT(*) FROM nodes WHERE {_OUTSIDE_TREE}),
+        (SELECT COUNT(*) FROM nodes WHERE {_DEAD_NODE}),
         (SELECT COUNT(*) FROM heads WHERE {_OUTSIDE_TREE}),
         (SELECT COUNT(*) FROM generations WHERE NOT {_KEPT_GENERATION}),
         (SELECT COUNT(*) FROM frames WHERE {_DEAD_FRAME}),
@@ -305,9 +312,9 @@ class FrameRows:
     # -- gc: only ContextApi.gc calls this, inside its transaction ----------------------------
 
     def sweep(self, *, keep_history: bool) -> SweepCounts:
-        """Remove what the current tree no longer reaches: heads and ``nodes`` rows of nodes
-        outside it, generations neither a remaining head's nor (with ``keep_history``) of a
-        path still in the tree, then frames and artifacts nothing kept refers to."""
+        """Remove what the current tree no longer reaches: heads of nodes outside it,
+        generations neither a remaining head's nor (with ``keep_history``) of a path still in
+        the tree, then the frames, artifacts and ``nodes`` rows nothing kept refers to."""
         params = {"keep_history": int(keep_history)}
         with _translated("collect garbage"):
             preview = self.sweep_preview(keep_history=keep_history)
@@ -324,7 +331,23 @@ class FrameRows:
                 f"{_REACHABLE} DELETE FROM artifacts WHERE {_DEAD_ARTIFACT}",  # noqa: S608  # fixed fragments
                 params,
             )
-            nodes = self._changes(f"DELETE FROM nodes WHERE {_OUTSIDE_TREE}")  # noqa: S608  # fixed fragment
+            nodes = self._changes(
+                f"{_REACHABLE} DELETE FROM nodes WHERE {_DEAD_NODE}",  # noqa: S608  # fixed fragments
+                params,
+            )
+            broken = [
+                row
+                for table in ("heads", "generations")
+                for row in self.conn.execute(f"PRAGMA foreign_key_check({table})").fetchall()
+            ]
+        if broken:
+            table, rowid, parent, _ = broken[0]
+            where = f"{table} row {rowid}" if rowid is not None else f"a {table} row"
+            raise StoreError(
+                f"gc stopped: {len(broken)} rows would be left naming missing rows (first: "
+                f"{where} names a missing {parent} row); nothing was removed",
+                hint="Run `contextree verify` to see what is damaged in the store.",
+            )
         return SweepCounts(
             nodes=nodes,
             heads=heads,
@@ -333,6 +356,18 @@ class FrameRows:
             artifacts=artifacts,
             content_bytes=preview.content_bytes,
         )
+
+    @contextlib.contextmanager
+    def references_checked_by_sweep(self) -> Iterator[None]:
+        """Switch SQLite's per-row foreign-key enforcement off around a gc transaction (it
+        must be switched outside one). Removing a frame would otherwise scan every generation
+        for references, since ``generations.frame_id`` has no index: quadratic in the store
+        size. ``sweep`` checks the references itself, all at once, before it returns."""
+        self.conn.execute("PRAGMA foreign_keys = OFF")
+        try:
+            yield
+        finally:
+            self.conn.execute("PRAGMA foreign_keys = ON")
 
     def _changes(self, statement: str, params: Mapping[str, int] | None = None) -> int:
         # ``Cursor.rowcount`` is -1 for a DELETE that starts with a WITH clause.
