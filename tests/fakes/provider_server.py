@@ -18,10 +18,13 @@ Three ways to run it:
 Scripting: ``script(*replies)`` answers the next requests in order; ``script_path(path,
 *replies)`` answers attempts 1, 2, ... for one node; ``default`` answers the rest;
 ``models_reply`` makes the model listing fail. Observing: ``requests``, ``peak_concurrency``,
-``in_flight``, and ``wait_for_requests(n)`` (in-loop) or ``wait_for_requests_blocking(n)``
-(thread mode) to wait for arrivals without sleeping. Faults (``Reply.hang/close/malformed``)
-and latency are per reply; a hanging request ends when its client gives up or the server
-stops.
+``in_flight``, ``answered_requests()`` (requests whose handler produced an answer), and
+``wait_for_requests(n)`` (in-loop) or ``wait_for_requests_blocking(n)`` (thread mode) to wait
+for arrivals without sleeping. ``on_request(number, record)`` is called as each request is
+recorded (1-based arrival number; in thread mode on the server's thread), e.g. to kill a client
+at a deterministic point. Faults (``Reply.hang/close/malformed``) and latency are per reply; a
+hanging request ends when its client gives up or the server stops. ``close_gate()`` holds every
+completion request, once recorded, until ``open_gate()`` (callable from any thread).
 
 Endpoints: ``POST /v1/chat/completions`` and ``GET /v1/models`` (OpenAI, also Ollama's /v1),
 ``POST /v1/messages`` and ``GET /v1/models`` with Anthropic headers, ``POST /api/chat`` and
@@ -94,12 +97,16 @@ class FakeProviderServer:
         path_pattern: str = r"Path: (\S+)",
         default: Reply | None = None,
         latency: float = 0.0,
+        on_request: Callable[[int, RecordedRequest], None] | None = None,
     ) -> None:
         self.models = tuple(models)
         self.api_key = api_key
         self.path_pattern = re.compile(path_pattern)
         self.default = default or Reply()
         self.latency = latency
+        #: Called with the 1-based arrival number and the record of each request; an
+        #: exception it raises answers that request with a 500.
+        self.on_request = on_request
         self.models_reply: Reply | None = None  # script the model list to fail
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
@@ -108,6 +115,10 @@ class FakeProviderServer:
         self._by_node: dict[tuple[str, int], Reply] = {}
         self._attempts: dict[str, int] = {}
         self._records: list[RecordedRequest] = []
+        self._answered: set[int] = set()
+        self._gate_open = True
+        self._gate: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._in_flight = 0
         self._peak = 0
         self._runner: web.AppRunner | None = None
@@ -134,6 +145,21 @@ class FakeProviderServer:
         for attempt, reply in enumerate(replies, start=1):
             self.script_for(path, attempt, reply)
 
+    def close_gate(self) -> None:
+        """Hold every completion request, once recorded, until ``open_gate()``."""
+        self._set_gate(is_open=False)
+
+    def open_gate(self) -> None:
+        """Let held completion requests (and later ones) be answered; from any thread."""
+        self._set_gate(is_open=True)
+
+    def _set_gate(self, *, is_open: bool) -> None:
+        with self._lock:
+            self._gate_open = is_open
+            gate, loop = self._gate, self._loop
+        if gate is not None and loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(gate.set if is_open else gate.clear)
+
     # -- observations -------------------------------------------------------------------
 
     @property
@@ -143,6 +169,11 @@ class FakeProviderServer:
 
     def completion_requests(self) -> list[RecordedRequest]:
         return [r for r in self.requests if r.method == "POST"]
+
+    def answered_requests(self) -> list[RecordedRequest]:
+        """Completion requests whose handler returned an answer (not cancelled or held)."""
+        with self._lock:
+            return [r for r in self._records if r.index in self._answered]
 
     @property
     def peak_concurrency(self) -> int:
@@ -175,6 +206,11 @@ class FakeProviderServer:
         app.router.add_get("/api/tags", self._ollama_tags)
         self._stopping = asyncio.Event()
         self._arrival = asyncio.Event()
+        with self._lock:
+            self._loop = asyncio.get_running_loop()
+            self._gate = asyncio.Event()
+            if self._gate_open:
+                self._gate.set()
         # handler_cancellation: a hanging handler ends when its client disconnects.
         self._runner = web.AppRunner(
             app, handler_cancellation=True, access_log=None, shutdown_timeout=1.0
@@ -188,6 +224,8 @@ class FakeProviderServer:
     async def aclose(self) -> None:
         if self._stopping is not None:
             self._stopping.set()  # releases hanging handlers
+        if self._gate is not None:
+            self._gate.set()  # and held ones, which see the server stopping
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -311,6 +349,8 @@ class FakeProviderServer:
             self._arrived.notify_all()
         if self._arrival is not None:
             self._arrival.set()
+        if self.on_request is not None:
+            self.on_request(record.index + 1, record)
 
     async def wait_for_requests(self, count: int) -> None:
         """In the server's loop: return once ``count`` requests have arrived."""
@@ -380,12 +420,21 @@ class FakeProviderServer:
                 return web.json_response(rejected.body, status=rejected.status)
             reply, attempt = self._choose(record.node_path)
             self._store(replace(record, attempt=attempt))
+            assert self._gate is not None and self._stopping is not None
+            await self._gate.wait()
+            if self._stopping.is_set():
+                return web.Response(status=503, text="server stopping")
             faulted = await self._fault(request, reply)
             if faulted is not None:
-                return faulted
-            if reply.status >= 300:
-                return self._error_reply(reply, wire, key)
-            return self._success(record, reply, wire)
+                answer = faulted
+            elif reply.status >= 300:
+                answer = self._error_reply(reply, wire, key)
+            else:
+                answer = self._success(record, reply, wire)
+            if not self._stopping.is_set():  # a hang released by stop() answered nothing
+                with self._lock:
+                    self._answered.add(record.index)
+            return answer
         finally:
             self._leave()
 
