@@ -80,3 +80,29 @@ def test_lock_is_released_when_the_holder_is_killed(tmp_path: Path) -> None:
         for stream in (holder.stdin, holder.stdout):
             if stream is not None:
                 stream.close()
+
+
+def test_waiting_writer_says_whom_it_waits_for_then_gets_the_lock(tmp_path: Path) -> None:
+    lock = tmp_path / "lock"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLDER, str(lock)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    told: list[int | None] = []
+
+    def release_when_told(pid: int | None) -> None:
+        told.append(pid)
+        assert holder.stdin is not None
+        holder.stdin.close()  # the holder exits and the kernel drops its lock
+
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "locked"
+        with writer_lock(lock, wait=True, on_wait=release_when_told):
+            assert told == [holder.pid]
+    finally:
+        holder.wait(timeout=10)
+        if holder.stdout is not None:
+            holder.stdout.close()

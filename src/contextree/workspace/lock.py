@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from contextree.errors import WorkspaceBusyError
@@ -49,14 +49,30 @@ def read_holder_pid(lock_path: Path) -> int | None:
     return int(text) if text.isdigit() else None
 
 
+def _say_waiting(pid: int | None) -> None:
+    who = f"pid {pid}" if pid is not None else "another process"
+    sys.stderr.write(f"waiting for {who} to release the workspace...\n")
+    sys.stderr.flush()
+
+
 @contextlib.contextmanager
-def writer_lock(lock_path: Path, *, wait: bool = False) -> Iterator[None]:
-    """Hold the workspace writer lock, or raise ``WorkspaceBusyError`` at once (unless ``wait``)."""
+def writer_lock(
+    lock_path: Path,
+    *,
+    wait: bool = False,
+    on_wait: Callable[[int | None], None] = _say_waiting,
+) -> Iterator[None]:
+    """Hold the workspace writer lock, or raise ``WorkspaceBusyError`` at once. With ``wait``,
+    block until it is free instead, after telling ``on_wait`` who holds it."""
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        if not _try_lock(fd, wait=wait):
-            raise WorkspaceBusyError(read_holder_pid(lock_path), str(lock_path))
+        if not _try_lock(fd, wait=False):
+            holder = read_holder_pid(lock_path)
+            if not wait:
+                raise WorkspaceBusyError(holder, str(lock_path))
+            on_wait(holder)
+            _try_lock(fd, wait=True)
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode("ascii"))
         yield
