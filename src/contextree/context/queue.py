@@ -158,7 +158,8 @@ def _error_message(error: BaseException) -> str:
 def _request_data(request: GenerationRequest) -> dict[str, EventValue]:
     return {
         "node_id": request.node_id.hex(),
-        "path": request.path.decode("utf-8", "backslashreplace"),
+        # As ``display_path`` writes it (the root is "."), like every other event's path.
+        "path": request.path.decode("utf-8", "backslashreplace") or ".",
         "agent_id": request.agent_id,
         "provider_name": request.provider_name,
         "frame_type": request.frame_type,
