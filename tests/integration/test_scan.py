@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import os
 import socket
+import sqlite3
 import stat
 import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tests.helpers.trees import OLD_NS, node_ids, scan, write_tree
 
-from contextree.workspace.fs import FileSystem
-from contextree.workspace.merkle import content_hash_of, file_node_id
+from contextree.store.db import Store
+from contextree.store.migrations import migrate
+from contextree.store.tree import TreeRows, lookup_key
+from contextree.workspace.fs import REAL_FS, FileSystem
+from contextree.workspace.merkle import content_hash_of, dir_node_id, file_node_id
 
 
 def test_first_scan_builds_files_and_directories(workspace: Path) -> None:
@@ -236,16 +241,173 @@ def test_virtual_environments_are_skipped(workspace: Path) -> None:
     assert report.walk.virtualenvs == [b"env"]
 
 
-def test_hashing_in_worker_processes_gives_the_same_tree(workspace: Path, tmp_path: Path) -> None:
+def test_hashing_in_worker_processes_gives_the_same_tree(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from contextree.workspace import hashing
 
     write_tree(workspace, {f"d{i % 7}/f{i}.txt": f"content {i}" for i in range(60)})
     serial = scan(workspace, processes=1)
+    serial_ids = node_ids(workspace)
     (workspace / ".contextree/store.db").unlink()
-    original = hashing.POOL_MIN_FILES
-    hashing.POOL_MIN_FILES = 1
-    try:
-        pooled = scan(workspace, processes=2)
-    finally:
-        hashing.POOL_MIN_FILES = original
+    monkeypatch.setattr(hashing, "POOL_MIN_FILES", 1)
+    monkeypatch.setattr(hashing, "BATCH", 4)
+    remote: list[int] = []
+    close = hashing.Hasher.close
+
+    def counting_close(self: hashing.Hasher) -> None:
+        remote.append(self.remote_batches)
+        close(self)
+
+    monkeypatch.setattr(hashing.Hasher, "close", counting_close)
+    pooled = scan(workspace, processes=2)
     assert pooled.root_id == serial.root_id
+    assert node_ids(workspace) == serial_ids
+    assert remote and remote[0] > 0  # the workers did hash some of the files
+
+
+def _store(workspace: Path) -> sqlite3.Connection:
+    return sqlite3.connect(workspace / ".contextree" / "store.db")
+
+
+def test_node_ids_that_leave_the_tree_are_kept_in_nodes(workspace: Path) -> None:
+    write_tree(workspace, {"a/b.txt": "one", "c.txt": "c"})
+    scan(workspace)
+    with _store(workspace) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM nodes").fetchone() == (0,)
+    before = node_ids(workspace)
+    write_tree(workspace, {"a/b.txt": "two"})
+    (workspace / "c.txt").unlink()
+    scan(workspace)
+    with _store(workspace) as conn:
+        kept = dict(conn.execute("SELECT path, node_id FROM nodes").fetchall())
+    assert kept == {p: before[p] for p in (b"", b"a", b"a/b.txt", b"c.txt")}
+
+
+def test_first_scan_of_a_node_id_survives_a_touch_and_moves_on_an_edit(workspace: Path) -> None:
+    write_tree(workspace, {"x.txt": "same", "y.txt": "y"})
+    scan(workspace)
+    os.utime(workspace / "x.txt", ns=(OLD_NS + 10**9, OLD_NS + 10**9))
+    write_tree(workspace, {"y.txt": "changed"})
+    scan(workspace)
+    with _store(workspace) as conn:
+        first = dict(conn.execute("SELECT path, first_scan FROM entries").fetchall())
+    assert (first[b"x.txt"], first[b"y.txt"], first[b""]) == (1, 2, 2)
+
+
+def test_typed_paths_find_ascii_nfd_and_undecodable_names(workspace: Path) -> None:
+    nfd = unicodedata.normalize("NFD", "é.txt")
+    write_tree(workspace, {"plain.txt": "p", f"d/{nfd}": "n"})
+    with open(os.fsencode(workspace) + b"/caf\xe9", "wb") as handle:
+        handle.write(b"raw")
+    scan(workspace)
+    with Store.open(workspace / ".contextree" / "store.db") as store:
+        rows = TreeRows(store.conn)
+        assert [e.path for e in rows.entries_by_lookup("plain.txt")] == [b"plain.txt"]
+        composed = lookup_key(f"d/{nfd}".encode())
+        assert composed == unicodedata.normalize("NFC", "d/é.txt")
+        assert [e.path for e in rows.entries_by_lookup(composed)] == [f"d/{nfd}".encode()]
+        assert [e.path for e in rows.entries_by_lookup("caf\\xe9")] == [b"caf\xe9"]
+        assert rows.entries_by_lookup("nothing") == []
+        stored = dict(store.conn.execute("SELECT path, lookup FROM entries").fetchall())
+    assert stored[b"plain.txt"] is None  # an ASCII path is its own key
+    assert stored[f"d/{nfd}".encode()] == composed
+
+
+def test_a_first_scan_leaves_every_index_of_the_schema_in_place(
+    workspace: Path, tmp_path: Path
+) -> None:
+    write_tree(workspace, {f"d{i}/f{j}.txt": f"{i}{j}" for i in range(3) for j in range(4)})
+    scan(workspace)
+    fresh = sqlite3.connect(tmp_path / "fresh.db")
+    migrate(fresh)
+    query = "SELECT name, sql FROM sqlite_master WHERE type = 'index' ORDER BY name"
+    with _store(workspace) as conn:
+        assert conn.execute(query).fetchall() == fresh.execute(query).fetchall()
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+@pytest.mark.parametrize("marker", ["file", "directory", "symlink"])
+def test_any_entry_named_pyvenv_cfg_makes_a_virtual_environment(
+    workspace: Path, marker: str
+) -> None:
+    write_tree(workspace, {"env/lib/x.py": "", "app.py": ""})
+    cfg = workspace / "env" / "pyvenv.cfg"
+    if marker == "file":
+        cfg.write_text("home = /usr")
+    elif marker == "directory":
+        cfg.mkdir()
+    else:
+        cfg.symlink_to("nowhere")
+    report = scan(workspace)
+    assert set(node_ids(workspace)) == {b"", b"app.py"}
+    assert report.walk.virtualenvs == [b"env"]
+
+
+class _CountingEntry:
+    """A directory entry that records each stat it is asked for."""
+
+    def __init__(self, entry: os.DirEntry[bytes], stats: list[bytes]) -> None:
+        self._entry = entry
+        self._stats = stats
+        self.name = entry.name
+
+    def is_dir(self, *, follow_symlinks: bool = True) -> bool:
+        return self._entry.is_dir(follow_symlinks=follow_symlinks)
+
+    def is_file(self, *, follow_symlinks: bool = True) -> bool:
+        return self._entry.is_file(follow_symlinks=follow_symlinks)
+
+    def stat(self, *, follow_symlinks: bool = True) -> os.stat_result:
+        self._stats.append(self.name)
+        return self._entry.stat(follow_symlinks=follow_symlinks)
+
+
+class _StatCountingFs(FileSystem):
+    def __init__(self) -> None:
+        self.stats: list[bytes] = []
+
+    def scandir(self, path: bytes) -> Iterator[Any]:
+        for entry in super().scandir(path):
+            yield _CountingEntry(entry, self.stats)
+
+
+def test_a_first_scan_stats_no_regular_file_and_a_rescan_stats_each(workspace: Path) -> None:
+    write_tree(workspace, {"a.txt": "a", "d/b.txt": "b", "d/c.txt": "c"})
+    (workspace / "link").symlink_to("a.txt")
+    first = _StatCountingFs()
+    report = scan(workspace, fs=first)
+    assert first.stats == [b"link"]  # only what the listing cannot tell is a regular file
+    assert report.total_bytes == 3
+    assert node_ids(workspace)[b"d/b.txt"] == file_node_id(b"d/b.txt", content_hash_of(b"b"))
+    again = _StatCountingFs()
+    rescan = scan(workspace, fs=again)
+    assert sorted(again.stats) == [b"a.txt", b"b.txt", b"c.txt", b"link"]
+    assert (rescan.hashed, rescan.rows_written, rescan.total_bytes) == (0, 0, 3)
+
+
+@pytest.mark.parametrize(
+    ("processes", "denied"),
+    [(1, {b"f7.txt"}), (2, set())],  # an injected fault keeps hashing in this process
+)
+def test_every_directory_id_is_the_merkle_hash_of_its_stored_children(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch, processes: int, denied: set[bytes]
+) -> None:
+    from contextree.workspace import hashing
+
+    monkeypatch.setattr(hashing, "POOL_MIN_FILES", 1)
+    monkeypatch.setattr(hashing, "BATCH", 3)
+    write_tree(
+        workspace,
+        {f"a/b{i % 3}/c{i % 2}/f{i}.txt": f"{i}" for i in range(30)} | {"top.txt": "t"},
+    )
+    (workspace / "a/empty/deeper").mkdir(parents=True)
+    scan(workspace, fs=_DenyingFs(set(), denied) if denied else REAL_FS, processes=processes)
+    with Store.open(workspace / ".contextree" / "store.db") as store:
+        rows = TreeRows(store.conn)
+        for entry in rows.subtree(b""):
+            if entry.kind == "dir":
+                cut = len(entry.path) + 1 if entry.path else 0
+                kids = [(c.path[cut:], c.node_id) for c in rows.children(entry.path)]
+                assert entry.node_id == dir_node_id(entry.path, kids), entry.path
+    assert (b"a/b1/c1/f7.txt" in node_ids(workspace)) == (not denied)

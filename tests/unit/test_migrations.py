@@ -79,3 +79,18 @@ def test_a_failed_transaction_writes_nothing(tmp_path: Path) -> None:
         with pytest.raises(RuntimeError):
             insert_then_fail(store)
         assert store.conn.execute("SELECT COUNT(*) FROM nodes").fetchone()[0] == 0
+
+
+def test_tree_lookups_are_served_by_indexes(tmp_path: Path) -> None:
+    conn = sqlite3.connect(tmp_path / "s.db", isolation_level=None)
+    migrate(conn)
+
+    def plan(sql: str, *params: object) -> str:
+        return " | ".join(row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, params))
+
+    select = "SELECT path, kind, node_id, size, content_hash FROM entries "
+    assert "entries_by_lookup" in plan(select + "WHERE lookup = ?", "é")
+    assert "entries_by_node" in plan(select + "WHERE node_id = ? LIMIT 1", b"\0" * 32)
+    children = plan(select + "WHERE parent = ? ORDER BY path", b"src")
+    assert "entries_by_parent" in children
+    assert "TEMP B-TREE" not in children  # the index hands children over already sorted

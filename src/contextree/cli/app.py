@@ -4,25 +4,87 @@ Owns the typer application object and the process exit code. Each command lives 
 of its own under ``cli/``; this module only wires them together and turns contextree errors
 into a message and an exit code (2 for usage and configuration mistakes, 75 for a busy
 workspace, 1 for other failures), never a traceback.
+
+Command modules are imported when their command runs (or ``--help`` lists it), never at
+start-up: between them they import the generation stack, the HTTP client and every settings
+model, which ``contextree --version`` or ``contextree scan`` should not pay for.
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from contextree import __version__
-from contextree.cli import (
-    agent_cmds,
-    generate_cmds,
-    get_cmds,
-    maintenance_cmds,
-    provider_cmds,
-    workspace_cmds,
-)
-from contextree.cli.output import CliState
+
+if TYPE_CHECKING:
+    from typer import _click as click  # typer's own click, which its groups are built on
+
+#: Every top-level command, in the order ``--help`` lists them, and the modules under
+#: ``contextree.cli`` whose ``register`` defines it (``context`` gathers two modules' commands).
+_COMMANDS: dict[str, tuple[str, ...]] = {
+    "init": ("workspace_cmds",),
+    "scan": ("workspace_cmds",),
+    "status": ("workspace_cmds",),
+    "get": ("get_cmds",),
+    "generate": ("generate_cmds",),
+    "regenerate": ("generate_cmds",),
+    "verify": ("maintenance_cmds",),
+    "gc": ("maintenance_cmds",),
+    "agent": ("agent_cmds",),
+    "context": ("get_cmds", "generate_cmds"),
+    "provider": ("provider_cmds",),
+}
+#: Modules whose ``register`` also takes the ``context`` group.
+_WITH_CONTEXT = frozenset({"get_cmds", "generate_cmds"})
+
+
+def _typer_app(**options: Any) -> typer.Typer:
+    return typer.Typer(
+        help="AI-generated context for every file and directory of a code workspace.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        rich_markup_mode=None,
+        **options,
+    )
+
+
+def _load(name: str) -> click.Command:
+    """The click command ``name``, built by the ``register`` functions of its modules."""
+    holder = _typer_app()
+    context_app = typer.Typer(
+        name="context",
+        help="Context frames: get and generate (also available at the top level).",
+        no_args_is_help=True,
+        rich_markup_mode=None,
+    )
+    for module_name in _COMMANDS[name]:
+        module = importlib.import_module(f"contextree.cli.{module_name}")
+        if module_name in _WITH_CONTEXT:
+            module.register(holder, context_app)
+        else:
+            module.register(holder)
+    holder.add_typer(context_app, name="context")
+    return typer.main.get_group(holder).commands[name]
+
+
+class _LazyCommands(TyperGroup):
+    """The top-level group: lists every command, imports one only when it is looked up."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(_COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None and cmd_name in _COMMANDS:
+            command = _load(cmd_name)
+            self.add_command(command, cmd_name)
+        return command
 
 
 def _version(value: bool) -> None:
@@ -31,14 +93,7 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-app = typer.Typer(
-    name="contextree",
-    help="AI-generated context for every file and directory of a code workspace.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-)
+app = _typer_app(name="contextree", cls=_LazyCommands)
 
 
 @app.callback()
@@ -61,22 +116,9 @@ def _global_options(
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
     ] = False,
 ) -> None:
+    from contextree.cli.output import CliState  # noqa: PLC0415  # rich is not needed for --version
+
     ctx.obj = CliState(workspace=workspace, verbose=verbose, quiet=quiet)
-
-
-workspace_cmds.register(app)
-agent_cmds.register(app)
-context_app = typer.Typer(
-    name="context",
-    help="Context frames: get and generate (also available at the top level).",
-    no_args_is_help=True,
-    rich_markup_mode=None,
-)
-get_cmds.register(app, context_app)
-generate_cmds.register(app, context_app)
-app.add_typer(context_app, name="context")
-provider_cmds.register(app)
-maintenance_cmds.register(app)
 
 
 _GLOBAL_FLAGS = frozenset({"-v", "--verbose", "-q", "--quiet"})

@@ -3,20 +3,23 @@
 Owns what can be configured and where it comes from, lowest precedence first: defaults, the
 user config file (``<user config dir>/contextree/config.toml``), the workspace config file
 (``.contextree/config.toml``), then ``CONTEXTREE_*`` environment variables (nested with ``__``,
-e.g. ``CONTEXTREE_SCAN__HASH_PROCESSES=1``). Errors name the file and the setting. The commented
+e.g. ``CONTEXTREE_SCAN__HASH_PROCESSES=1``; names are case-insensitive; a list or a whole table
+is given as JSON). Errors name the file or the variable, and the setting. The commented
 ``config.toml`` that ``init`` writes is generated from this model (see ``template``), so adding a
-field here is all it takes to document it.
+field here is all it takes to document it. (The environment overlay is written out here rather
+than taken from pydantic-settings, whose import alone costs every command ~80 ms.)
 """
 
 from __future__ import annotations
 
+import json
+import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from contextree.config.generation import GenerationSettings
 from contextree.errors import ConfigError
@@ -92,12 +95,14 @@ class ProviderSettings(BaseModel):
     )
 
 
-class Settings(BaseSettings):
+ENV_PREFIX = "CONTEXTREE_"
+ENV_NESTING = "__"
+
+
+class Settings(BaseModel):
     """All settings of one workspace."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="CONTEXTREE_", env_nested_delimiter="__", extra="forbid", frozen=True
-    )
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     default_agent: str = Field(
         default="docs-writer",
@@ -117,18 +122,6 @@ class Settings(BaseSettings):
     providers: ProviderSettings = Field(default_factory=ProviderSettings)
     generation: GenerationSettings = Field(default_factory=GenerationSettings)
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # Environment variables win over the config files, which arrive as init values.
-        return (env_settings, init_settings)
-
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
@@ -145,10 +138,81 @@ def _read_toml(path: Path) -> dict[str, Any]:
     return data
 
 
-def _describe(exc: ValidationError, source: str) -> ConfigError:
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return None
+
+
+def _takes_json(annotation: Any) -> bool:
+    """Settings that are a table or a collection come from a variable as JSON."""
+    origin = get_origin(annotation) or annotation
+    return _model_of(origin) is not None or (
+        isinstance(origin, type) and issubclass(origin, list | dict | set | tuple | frozenset)
+    )
+
+
+def _env_value(path: tuple[str, ...], name: str, raw: str) -> Any:
+    """The value of variable ``name`` for the setting at ``path``: JSON where the setting is a
+    table or a collection (an empty value stays a string, for validation to refuse), else
+    the string itself."""
+    model: type[BaseModel] | None = Settings
+    annotation: Any = None
+    for part in path:
+        field = model.model_fields.get(part) if model is not None else None
+        annotation = field.annotation if field is not None else None
+        model = _model_of(annotation)
+    if not raw or not _takes_json(annotation):
+        return raw
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"{name} is not valid JSON ({exc.msg}); this setting is a list or a table",
+            hint=f"Give it as JSON, e.g. {name}='[\"*.log\"]', or unset it.",
+        ) from exc
+
+
+def environment_settings(
+    environ: Mapping[str, str],
+) -> tuple[dict[str, Any], dict[tuple[str, ...], str]]:
+    """The ``CONTEXTREE_*`` variables as nested settings, and the variable behind each path.
+
+    ``CONTEXTREE_SCAN__HASH_PROCESSES=1`` is ``{"scan": {"hash_processes": "1"}}`` (validation
+    turns the string into the setting's type). A whole table (``CONTEXTREE_SCAN='{...}'``) is
+    applied first, so single settings inside it win. Variables that name no setting, like
+    ``CONTEXTREE_UPDATE_PARITY``, are not settings and are left alone.
+    """
+    found: list[tuple[tuple[str, ...], str, str]] = []
+    for name, raw in environ.items():
+        if not name.upper().startswith(ENV_PREFIX):
+            continue
+        path = tuple(name[len(ENV_PREFIX) :].lower().split(ENV_NESTING))
+        top = Settings.model_fields.get(path[0])
+        if top is None or (len(path) > 1 and _model_of(top.annotation) is None):
+            continue
+        found.append((path, name, raw))
+    values: dict[str, Any] = {}
+    origins: dict[tuple[str, ...], str] = {}
+    for path, name, raw in sorted(found, key=lambda item: len(item[0])):
+        nested: Any = _env_value(path, name, raw)
+        for part in reversed(path):
+            nested = {part: nested}
+        values = _merge(values, nested)
+        origins[path] = name
+    return values, origins
+
+
+def _describe(
+    exc: ValidationError, source: str, origins: Mapping[tuple[str, ...], str] | None = None
+) -> ConfigError:
     problems = []
     for err in exc.errors():
         where = ".".join(str(part) for part in err["loc"]) or "(top level)"
+        loc = tuple(str(part) for part in err["loc"])
+        variables = [v for path, v in (origins or {}).items() if loc[: len(path)] == path]
+        if variables:
+            where = f"{variables[-1]} ({where})"
         problems.append(f"  {where}: {err['msg']}")
     return ConfigError(
         f"invalid settings in {source}:\n" + "\n".join(problems),
@@ -167,8 +231,9 @@ def _merge(base: dict[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def load_settings(*, files: list[Path]) -> Settings:
-    """Settings from ``files`` (lowest precedence first) and the environment."""
+def load_settings(*, files: list[Path], environ: Mapping[str, str] | None = None) -> Settings:
+    """Settings from ``files`` (lowest precedence first), then the environment (``environ``,
+    by default the process's), which wins."""
     merged: dict[str, Any] = {}
     for path in files:
         data = _read_toml(path)
@@ -177,7 +242,8 @@ def load_settings(*, files: list[Path]) -> Settings:
         except ValidationError as exc:
             raise _describe(exc, str(path)) from exc
         merged = _merge(merged, data)
+    overlay, origins = environment_settings(os.environ if environ is None else environ)
     try:
-        return Settings(**merged)
+        return Settings.model_validate(_merge(merged, overlay))
     except ValidationError as exc:
-        raise _describe(exc, "the CONTEXTREE_* environment variables") from exc
+        raise _describe(exc, "the CONTEXTREE_* environment variables", origins) from exc

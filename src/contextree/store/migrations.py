@@ -48,28 +48,28 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE TABLE entries (
             path          BLOB PRIMARY KEY,   -- raw bytes, '/'-separated, root is b''
             parent        BLOB,               -- NULL for the root
-            lookup        TEXT NOT NULL,      -- NFC of the decoded path, to match typed paths
             kind          TEXT NOT NULL CHECK (kind IN ('file', 'dir')),
             node_id       BLOB NOT NULL,
             size          INTEGER,
             content_hash  BLOB,
-            mtime_ns      INTEGER,
-            ctime_ns      INTEGER,
-            ino           INTEGER,
-            dev           INTEGER
+            sig           BLOB,               -- files: packed (size, mtime_ns, ctime_ns, inode,
+                                              -- device), compared whole to skip unchanged files
+            lookup        TEXT,               -- NFC of the decoded path, to match typed paths;
+                                              -- NULL for an ASCII path (it is its own key)
+            first_scan    INTEGER NOT NULL    -- the scan that first saw this node id here
         ) WITHOUT ROWID;
-        CREATE INDEX entries_by_parent ON entries (parent, path);
+        -- Each index entry also holds the path (the primary key), so children come sorted.
+        CREATE INDEX entries_by_parent ON entries (parent);
         CREATE INDEX entries_by_node ON entries (node_id);
-        CREATE INDEX entries_by_lookup ON entries (lookup);
+        CREATE INDEX entries_by_lookup ON entries (lookup) WHERE lookup IS NOT NULL;
 
-        -- Every node id any scan produced (old ones stay until gc), so frames of earlier
-        -- versions of a path can still be explained.
+        -- Node ids that left the current tree (an edit or a removal replaced them), so frames
+        -- of earlier versions of a path can still be explained. With entries, every node id
+        -- any scan produced; gc removes those no frame needs.
         CREATE TABLE nodes (
             node_id       BLOB PRIMARY KEY,
             kind          TEXT NOT NULL CHECK (kind IN ('file', 'dir')),
             path          BLOB NOT NULL,
-            size          INTEGER,
-            content_hash  BLOB,
             first_scan    INTEGER NOT NULL
         ) WITHOUT ROWID;
         """,

@@ -3,30 +3,40 @@
 Owns one scan from start to commit: walk, decide which files must be read (new, stat signature
 changed, or "racy": modified so close to the previous scan that an equal signature proves
 nothing), hash them, compute file ids, recompute directory ids only along changed paths, and
-write only the changed rows in one transaction. The caller holds the workspace writer lock.
+write only the changed rows, all in one transaction. Rows are written while later files are
+still being hashed (in worker processes when it pays), so the two overlap. The caller holds the
+workspace writer lock.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from contextree.store.db import Store
-from contextree.store.tree import EntryRow, EntryWrite, ScanRow, TreeRows
-from contextree.workspace.fs import REAL_FS, FileSystem
-from contextree.workspace.hashing import ChunkHook, Hashed, hash_many
-from contextree.workspace.merkle import dir_node_id, file_node_id, join_path, parent_path
-from contextree.workspace.walk import StatSig, Walker, WalkResult, display_path
+from contextree.store.tree import IndexRow, NewRow, ScanRow, TreeRows
+from contextree.workspace.fs import REAL_FS, FileSystem, Sig, sig_size_mtime
+from contextree.workspace.hashing import ChunkHook, Hasher, Outcome
+from contextree.workspace.merkle import dir_node_id, file_node_id, parent_path
+from contextree.workspace.walk import FilesHook, Walker, WalkResult, display_path
 
 #: Files modified within this window before the previous scan started are re-read even when
 #: their stat signature is unchanged (coarse filesystem timestamps, as git's racy-clean rule).
 RACY_WINDOW_NS = 2_000_000_000
 #: How many examples of each kind of oddity the stored report keeps.
 REPORT_CAP = 200
+#: SQLite page cache while a scan writes into a non-empty tree: the entry indexes of ~100k
+#: files fit, so updating them at random places does not spill pages to the WAL and read them
+#: back. (Into an empty tree the indexes are built at the end, and the default cache is enough.)
+WRITE_CACHE_KIB = 16 << 10
+
+#: Computed by whichever process hashed a file, next to its content hash.
+FILE_NODE_ID = f"{file_node_id.__module__}:{file_node_id.__name__}"
 
 #: progress(phase, done, total); total is 0 while unknown.
 ScanProgress = Callable[[str, int, int], None]
@@ -95,20 +105,161 @@ def filesystem_now(data_dir: Path) -> int:
         return time.time_ns()
 
 
-class _Plan:
-    """Which files to read, given the previous entries and the walk."""
+class _Delta:
+    """Node ids of the new tree and the rows that change, built from the walk as hashes come.
 
-    def __init__(self, prev: dict[bytes, EntryRow], walk: WalkResult, racy_after_ns: int) -> None:
-        self.reuse: dict[bytes, EntryRow] = {}
+    ``prev`` holds the stored entries as ``(path, node_id, signature)``; the signature is None
+    for directories only. New and replaced rows are kept apart until written, because only a
+    replaced row can hand a node id over to ``nodes``.
+    """
+
+    def __init__(self, prev: dict[bytes, IndexRow], racy_after_ns: int, hasher: Hasher) -> None:
+        self.prev = prev
+        self.racy_after_ns = racy_after_ns
+        self.hasher = hasher
+        self.walk = WalkResult()
+        self.ids: dict[bytes, bytes] = {}
         self.to_hash: list[bytes] = []
-        self.bytes_to_hash = 0
-        for path, sig in walk.files.items():
+        self.new_rows: list[NewRow] = []
+        self.replaced_rows: list[NewRow] = []
+        self.rows_written = 0
+        self.added: list[bytes] = []
+        self.modified: list[bytes] = []
+        self.unstable: list[bytes] = []
+        self.failed: dict[bytes, str] = {}
+        self.dirty: set[bytes] = set()
+        self.total_bytes = 0
+        #: First scan only: per directory, children whose ids are not known yet.
+        self.waiting: dict[bytes, int] | None = None
+
+    def walked(self, files: list[tuple[bytes, Sig | None, int]]) -> None:
+        """For the files of one listed directory: take the ids of those whose signature proves
+        them unchanged, and hand the others to the hasher (with the walk's signature)."""
+        prev = self.prev
+        if not prev:  # a first scan: every file is new
+            self.to_hash.extend(path for path, _, _ in files)
+            self.hasher.add(files)
+            return
+        ids = self.ids
+        racy_after_ns = self.racy_after_ns
+        send: list[tuple[bytes, Sig | None, int]] = []
+        for item in files:
+            path, sig, size = item
             old = prev.get(path)
-            if old is not None and old[0] == "file" and old[3:] == sig and sig[1] < racy_after_ns:
-                self.reuse[path] = old
+            if (
+                old is not None
+                and sig is not None
+                and old[2] == sig
+                and sig_size_mtime(sig)[1] < racy_after_ns
+            ):
+                ids[path] = old[1]
+                self.total_bytes += size
             else:
+                send.append(item)
                 self.to_hash.append(path)
-                self.bytes_to_hash += sig[0]
+        if send:
+            self.hasher.add(send)
+
+    def start_directories(self) -> None:
+        """After the walk of a first scan (nothing stored: every directory is new), let each
+        directory take its id as soon as all its children have theirs, while later files are
+        still being hashed, rather than all at the end."""
+        if self.prev:
+            return
+        self.waiting = {path: len(kids) for path, kids in self.walk.dirs.items()}
+        for path in [path for path, left in self.waiting.items() if left == 0]:
+            self._directory_done(path)
+
+    def _child_done(self, path: bytes) -> None:
+        if self.waiting is None:
+            return
+        parent = parent_path(path)
+        left = self.waiting[parent] - 1
+        self.waiting[parent] = left
+        if left == 0:
+            self._directory_done(parent)
+
+    def _directory_done(self, path: bytes) -> None:
+        self._new_directory(path)
+        if path:
+            self._child_done(path)
+
+    def _new_directory(self, path: bytes) -> None:
+        """The id of directory ``path`` from its children's (failed files are not nodes)."""
+        failed = self.failed
+        ids = self.ids
+        cut = len(path) + 1 if path else 0
+        node_id = dir_node_id(
+            path, [(c[cut:], ids[c]) for c in self.walk.dirs[path] if c not in failed]
+        )
+        ids[path] = node_id
+        old = self.prev.get(path)
+        if old is None or old[2] is not None or old[1] != node_id:
+            if path:
+                self.dirty.add(parent_path(path))
+            row: NewRow = (path, "dir", node_id, None, None, None)
+            if old is None:
+                self.added.append(path)
+                self.new_rows.append(row)
+            else:
+                self.replaced_rows.append(row)
+
+    def file_hashed(self, path: bytes, outcome: Outcome) -> None:
+        content_hash, sig, error, unstable, node_id = outcome
+        if content_hash is None or sig is None or node_id is None:
+            self.failed[path] = error or "unreadable"
+            self.dirty.add(parent_path(path))
+            self._child_done(path)
+            return
+        if unstable:
+            self.unstable.append(path)
+        self.ids[path] = node_id
+        size = sig_size_mtime(sig)[0]
+        self.total_bytes += size
+        row: NewRow = (path, "file", node_id, size, content_hash, sig)
+        old = self.prev.get(path)
+        if old is None:
+            self.added.append(path)
+            self.dirty.add(parent_path(path))
+            self.new_rows.append(row)
+        elif old[1] != node_id:  # the same path with another content (or a directory before)
+            self.modified.append(path)
+            self.dirty.add(parent_path(path))
+            self.replaced_rows.append(row)
+        elif old[2] != sig:
+            self.replaced_rows.append(row)  # same content, new signature (touched)
+        self._child_done(path)
+
+    def directories(self) -> None:
+        """Ids of the directories that have none yet: reused where nothing below changed."""
+        walk = self.walk
+        prev = self.prev
+        ids = self.ids
+        dirty = self.dirty
+        for path in prev:
+            if path and path not in walk.files and path not in walk.dirs:
+                dirty.add(parent_path(path))
+        # Deepest first, so every child's id exists before its parent's is computed.
+        for path in sorted(walk.dirs, key=_depth, reverse=True):
+            if path in ids:
+                continue  # a first scan's, computed as its children came in
+            old = prev.get(path)
+            if old is not None and old[2] is None and path not in dirty:
+                ids[path] = old[1]
+            else:
+                self._new_directory(path)
+
+    def deletes(self) -> list[bytes]:
+        return [p for p in self.prev if p not in self.ids]
+
+    def flush(self, rows: TreeRows | None, scan_id: int) -> None:
+        """Write the rows built so far (or, previewing, only count them)."""
+        for batch, replacing in ((self.new_rows, False), (self.replaced_rows, True)):
+            if batch:
+                if rows is not None:
+                    rows.write_entries(scan_id=scan_id, rows=batch, replacing=replacing)
+                self.rows_written += len(batch)
+                batch.clear()
 
 
 class Scanner:
@@ -143,176 +294,116 @@ class Scanner:
         fs_time_ns = filesystem_now(self.store.path.parent) if commit else started_at_ns
         last = self.rows.last_scan()
         racy_after = (last.fs_time_ns - RACY_WINDOW_NS) if last else -1
-        root_bytes = os.fsencode(self.root)
 
         self._tick("walking", 0, 0)
-        walk = Walker(
-            root_bytes,
+        with Hasher(
+            root=os.fsencode(self.root) + b"/",
+            processes=self.options.hash_processes,
+            derive=FILE_NODE_ID,
             fs=self.fs,
-            extra_ignores=self.options.extra_ignores,
-            skip_virtualenvs=self.options.skip_virtualenvs,
-        ).walk()
-        prev = self.rows.load_entries()
-        plan = _Plan(prev, walk, racy_after)
-        hashed = self._hash(root_bytes, plan)
-        delta = _Delta(prev, walk, plan.reuse, hashed)
-        delta.files()
+            on_chunk=self.on_chunk,
+        ) as hasher:
+            delta = _Delta(self.rows.scan_index(), racy_after, hasher)
+            # With nothing stored to compare with, the walk need not stat files.
+            delta.walk = self._walk(delta.walked, stat_files=bool(delta.prev))
+            delta.start_directories()
+            with self._writing(commit) as scan_id:
+                rows = self.rows if commit else None
+                self._hash(delta, rows, scan_id)
+                report = self._finish(delta, rows, scan_id, started_at_ns, fs_time_ns)
+        duration = time.perf_counter() - started
+        if commit:
+            self._tick("done", report.files, report.files)
+        return replace(report, scan_id=scan_id if commit else 0, duration_s=duration)
+
+    def _finish(
+        self,
+        delta: _Delta,
+        rows: TreeRows | None,
+        scan_id: int,
+        started_at_ns: int,
+        fs_time_ns: int,
+    ) -> ScanReport:
+        """Directory ids, the last rows, deletions and the scan row; the report."""
         delta.directories()
-        deletes = [p for p in prev if p not in delta.ids]
+        delta.flush(rows, scan_id)
+        deletes = delta.deletes()
+        walk = delta.walk
         report = ScanReport(
-            scan_id=0,
+            scan_id=scan_id,
             root_id=delta.ids[b""],
             files=len(walk.files) - len(delta.failed),
             dirs=len(walk.dirs),
             total_bytes=delta.total_bytes,
-            hashed=len(plan.to_hash),
+            hashed=len(delta.to_hash),
             added=tuple(sorted(delta.added)),
             modified=tuple(sorted(delta.modified)),
             removed=tuple(sorted(deletes)),
-            rows_written=len(delta.upserts) + len(deletes),
+            rows_written=delta.rows_written + len(deletes),
             duration_s=0.0,
             walk=walk,
             unstable=tuple(sorted(delta.unstable)),
             unreadable=tuple(walk.unreadable) + tuple(sorted(delta.failed.items())),
         )
+        if rows is not None:
+            rows.delete_entries(deletes)
+            rows.insert_scan(self._scan_row(report, started_at_ns, fs_time_ns))
+        return report
+
+    def _walk(self, on_files: FilesHook, *, stat_files: bool) -> WalkResult:
+        return Walker(
+            os.fsencode(self.root),
+            fs=self.fs,
+            extra_ignores=self.options.extra_ignores,
+            skip_virtualenvs=self.options.skip_virtualenvs,
+            on_files=on_files,
+            stat_files=stat_files,
+        ).walk()
+
+    @contextlib.contextmanager
+    def _writing(self, commit: bool) -> Iterator[int]:
+        """The write transaction and the id of the scan it writes; a preview writes nothing
+        and gets 0. Into an empty tree, rows go in without secondary indexes (built once at
+        the end); otherwise with a page cache that holds them."""
         if not commit:
-            return replace(report, duration_s=time.perf_counter() - started)
-        with self.store.transaction():
-            scan_id = self.rows.insert_scan(
-                ScanRow(
-                    scan_id=0,
-                    started_at_ns=started_at_ns,
-                    fs_time_ns=fs_time_ns,
-                    finished_at_ns=time.time_ns(),
-                    root_id=report.root_id,
-                    files=report.files,
-                    dirs=report.dirs,
-                    total_bytes=report.total_bytes,
-                    added=len(report.added),
-                    modified=len(report.modified),
-                    removed=len(report.removed),
-                    hashed=report.hashed,
-                    report=report.issues(),
-                )
-            )
-            self.rows.apply_changes(scan_id=scan_id, upserts=delta.upserts, deletes=deletes)
-        duration = time.perf_counter() - started
-        self._tick("done", report.files, report.files)
-        return replace(report, scan_id=scan_id, duration_s=duration)
+            yield 0
+            return
+        with (
+            self.store.transaction(),
+            self.rows.bulk_load() as bulk,
+            contextlib.nullcontext() if bulk else self.store.cache_size(WRITE_CACHE_KIB),
+        ):
+            yield self.rows.next_scan_id()
 
-    def _hash(self, root_bytes: bytes, plan: _Plan) -> dict[bytes, Hashed]:
-        total = len(plan.to_hash)
+    def _hash(self, delta: _Delta, rows: TreeRows | None, scan_id: int) -> None:
+        """Take the outcomes as they come, writing each batch's rows meanwhile."""
+        to_hash = delta.to_hash
+        total = len(to_hash)
         done = 0
-
-        def advance(n: int) -> None:
-            nonlocal done
-            done += n
+        for outcomes in delta.hasher.outcomes():
+            for path, outcome in zip(to_hash[done : done + len(outcomes)], outcomes, strict=True):
+                delta.file_hashed(path, outcome)
+            done += len(outcomes)
+            delta.flush(rows, scan_id)
             self._tick("hashing", done, total)
 
-        abs_paths = [root_bytes + b"/" + p for p in plan.to_hash]
-        results = hash_many(
-            abs_paths,
-            total_bytes=plan.bytes_to_hash,
-            processes=self.options.hash_processes,
-            fs=self.fs,
-            on_chunk=self.on_chunk,
-            progress=advance,
+    @staticmethod
+    def _scan_row(report: ScanReport, started_at_ns: int, fs_time_ns: int) -> ScanRow:
+        return ScanRow(
+            scan_id=report.scan_id,
+            started_at_ns=started_at_ns,
+            fs_time_ns=fs_time_ns,
+            finished_at_ns=time.time_ns(),
+            root_id=report.root_id,
+            files=report.files,
+            dirs=report.dirs,
+            total_bytes=report.total_bytes,
+            added=len(report.added),
+            modified=len(report.modified),
+            removed=len(report.removed),
+            hashed=report.hashed,
+            report=report.issues(),
         )
-        return dict(zip(plan.to_hash, results, strict=True))
-
-
-class _Delta:
-    """Node ids for the new tree and the rows that changed, computed from the walk."""
-
-    def __init__(
-        self,
-        prev: dict[bytes, EntryRow],
-        walk: WalkResult,
-        reuse: dict[bytes, EntryRow],
-        hashed: dict[bytes, Hashed],
-    ) -> None:
-        self.prev = prev
-        self.walk = walk
-        self.reuse = reuse
-        self.hashed = hashed
-        self.ids: dict[bytes, bytes] = {}
-        self.upserts: list[EntryWrite] = []
-        self.added: list[bytes] = []
-        self.modified: list[bytes] = []
-        self.unstable: list[bytes] = []
-        self.failed: dict[bytes, str] = {}
-        self.dirty: set[bytes] = set()
-        self.total_bytes = 0
-
-    def files(self) -> None:
-        ids = self.ids
-        for path, sig in self.walk.files.items():
-            old = self.reuse.get(path)
-            if old is not None:
-                ids[path] = old[1]
-                self.total_bytes += sig[0]
-                continue
-            result = self.hashed[path]
-            if result.content_hash is None or result.sig is None:
-                self.failed[path] = result.error or "unreadable"
-                self.dirty.add(parent_path(path))
-                continue
-            if result.unstable:
-                self.unstable.append(path)
-            self._file_changed(path, result.content_hash, result.sig)
-
-    def _file_changed(self, path: bytes, content_hash: bytes, sig: StatSig) -> None:
-        old = self.prev.get(path)
-        same_content = old is not None and old[0] == "file" and old[2] == content_hash
-        node_id = old[1] if same_content and old is not None else file_node_id(path, content_hash)
-        self.ids[path] = node_id
-        self.total_bytes += sig[0]
-        if old is None:
-            self.added.append(path)
-        elif not same_content:
-            self.modified.append(path)
-        if old is None or not same_content:
-            self.dirty.add(parent_path(path))
-        if old is None or old[1:] != (node_id, content_hash, *sig):
-            self.upserts.append(
-                EntryWrite(
-                    path=path,
-                    kind="file",
-                    node_id=node_id,
-                    content_hash=content_hash,
-                    size=sig[0],
-                    mtime_ns=sig[1],
-                    ctime_ns=sig[2],
-                    ino=sig[3],
-                    dev=sig[4],
-                )
-            )
-
-    def directories(self) -> None:
-        walk = self.walk
-        for path in self.prev:
-            if path not in walk.files and path not in walk.dirs and path:
-                self.dirty.add(parent_path(path))
-        failed = self.failed
-        # Deepest first, so every child's id exists before its parent's is computed.
-        for path in sorted(walk.dirs, key=_depth, reverse=True):
-            old = self.prev.get(path)
-            if old is not None and old[0] == "dir" and path not in self.dirty:
-                self.ids[path] = old[1]
-                continue
-            children = [
-                (name, self.ids[join_path(path, name)])
-                for name, _ in walk.dirs[path]
-                if join_path(path, name) not in failed
-            ]
-            node_id = dir_node_id(path, children)
-            self.ids[path] = node_id
-            if old is None or old[0] != "dir" or old[1] != node_id:
-                if old is None:
-                    self.added.append(path)
-                if path:
-                    self.dirty.add(parent_path(path))
-                self.upserts.append(EntryWrite(path=path, kind="dir", node_id=node_id))
 
 
 def _depth(path: bytes) -> int:

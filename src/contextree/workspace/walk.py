@@ -12,22 +12,24 @@ from __future__ import annotations
 import os
 import stat
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from contextree.errors import ScanError
-from contextree.workspace.fs import REAL_FS, FileSystem
+from contextree.store.tree import pack_sig
+from contextree.workspace.fs import REAL_FS, FileSystem, Sig
 from contextree.workspace.ignore import DEFAULT_IGNORES, IGNORE_FILE_NAMES, IgnoreRules
-from contextree.workspace.merkle import join_path
 
-#: (size, mtime_ns, ctime_ns, inode, device): what must stay equal for a file to be unchanged.
-StatSig = tuple[int, int, int, int, int]
+#: The packed stat signature of a file (see ``fs.stat_sig``).
+StatSig = Sig
 
 _VENV_MARKER = b"pyvenv.cfg"
+_MARKERS = frozenset((*IGNORE_FILE_NAMES, _VENV_MARKER))
 _IGNORE_FILE_CAP = 1 << 20  # an ignore file larger than this is almost certainly not one
 
-
-def stat_sig(st: os.stat_result) -> StatSig:
-    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+#: Told the regular files of each directory as soon as it is listed: ``(path, signature,
+#: size in bytes)``, or ``(path, None, 0)`` when the walker does not stat files.
+FilesHook = Callable[[list[tuple[bytes, StatSig | None, int]]], None]
 
 
 def display_path(rel_path: bytes) -> str:
@@ -49,10 +51,17 @@ def _special_kind(mode: int) -> str:
 
 @dataclass(slots=True, kw_only=True)
 class WalkResult:
-    """Everything a walk saw. Directory children are sorted by raw name bytes."""
+    """Everything a walk saw.
 
-    dirs: dict[bytes, list[tuple[bytes, bool]]] = field(default_factory=dict)
-    files: dict[bytes, StatSig] = field(default_factory=dict)
+    ``dirs`` maps each directory to the relative paths of its children (files and directories
+    that are nodes), sorted by raw bytes, which sorts them by name. The child paths are the
+    very objects held in ``files`` and ``dirs``, so they cost no extra memory. ``files`` holds
+    the regular files; their stat signatures go to the walker's ``on_files`` hook only, so a
+    signature lives no longer than whoever needs it.
+    """
+
+    dirs: dict[bytes, list[bytes]] = field(default_factory=dict)
+    files: set[bytes] = field(default_factory=set)
     symlinks: list[tuple[bytes, bytes]] = field(default_factory=list)
     specials: list[tuple[bytes, str]] = field(default_factory=list)
     unreadable: list[tuple[bytes, str]] = field(default_factory=list)
@@ -62,7 +71,12 @@ class WalkResult:
 
 
 class Walker:
-    """Walks one workspace root. ``skip_virtualenvs`` drops directories holding ``pyvenv.cfg``."""
+    """Walks one workspace root. ``skip_virtualenvs`` drops directories holding ``pyvenv.cfg``;
+    ``on_files`` is told the regular files of each directory as soon as it is listed (exactly
+    the files that end up in ``WalkResult.files``), so their hashing can start meanwhile.
+    With ``stat_files=False`` a regular file (as the directory listing types it) is not
+    stat'ed: when nothing is compared with an earlier signature, the hasher's fstat of the
+    open file serves as the "before" one, and the walk saves a third of its time."""
 
     def __init__(
         self,
@@ -71,11 +85,15 @@ class Walker:
         fs: FileSystem = REAL_FS,
         extra_ignores: tuple[bytes, ...] = (),
         skip_virtualenvs: bool = True,
+        on_files: FilesHook | None = None,
+        stat_files: bool = True,
     ) -> None:
         self.root = root
         self.fs = fs
         self.skip_virtualenvs = skip_virtualenvs
         self._extra_ignores = extra_ignores
+        self._on_files = on_files
+        self._stat_files = stat_files
 
     def _abs(self, rel: bytes) -> bytes:
         return self.root + b"/" + rel if rel else self.root
@@ -105,30 +123,36 @@ class Walker:
                 result.unreadable.append((rel, exc.strerror or type(exc).__name__))
                 self._drop_child(result, rel)
                 continue
-            rules = parent_rules.descend(rel, self._ignore_files(rel, entries, result))
+            markers = {e.name: e for e in entries if e.name in _MARKERS}
+            # A virtual environment is recognised from its own listing (no extra stat per
+            # directory); lexists semantics: any kind of entry named pyvenv.cfg counts.
+            if rel and self.skip_virtualenvs and _VENV_MARKER in markers:
+                result.virtualenvs.append(rel)
+                self._drop_child(result, rel)
+                continue
+            rules = parent_rules.descend(rel, self._ignore_files(rel, markers, result))
             result.dirs[rel] = self._list_dir(rel, entries, rules, result, pending)
         for children in result.dirs.values():
             children.sort()
+        result.virtualenvs.sort()
         return result
 
     def _drop_child(self, result: WalkResult, rel: bytes) -> None:
-        """Remove an unreadable directory from its parent's children: it is not a node."""
+        """Remove a directory from its parent's children: it is not a node."""
         cut = rel.rfind(b"/")
-        parent, name = (b"", rel) if cut < 0 else (rel[:cut], rel[cut + 1 :])
-        siblings = result.dirs.get(parent)
+        siblings = result.dirs.get(b"" if cut < 0 else rel[:cut])
         if siblings is not None:
-            siblings.remove((name, True))
+            siblings.remove(rel)
 
     def _ignore_files(
-        self, rel: bytes, entries: list[os.DirEntry[bytes]], result: WalkResult
+        self, rel: bytes, markers: dict[bytes, os.DirEntry[bytes]], result: WalkResult
     ) -> list[tuple[bytes, bytes]]:
         found: list[tuple[bytes, bytes]] = []
-        present = {e.name: e for e in entries if e.name in IGNORE_FILE_NAMES}
         for name in IGNORE_FILE_NAMES:
-            entry = present.get(name)
+            entry = markers.get(name)
             if entry is None or not entry.is_file(follow_symlinks=False):
                 continue
-            path = join_path(rel, name)
+            path = rel + b"/" + name if rel else name
             try:
                 content = self.fs.read_small(self._abs(path))
             except OSError as exc:
@@ -144,21 +168,27 @@ class Walker:
         rules: IgnoreRules,
         result: WalkResult,
         pending: list[tuple[bytes, IgnoreRules]],
-    ) -> list[tuple[bytes, bool]]:
-        children: list[tuple[bytes, bool]] = []
-        files = result.files
+    ) -> list[bytes]:
+        # The hot loop of a scan (one pass per entry of the workspace): names are bound
+        # locally and each entry costs at most one lstat (files only; d_type tells dirs).
+        children: list[bytes] = []
+        found: list[tuple[bytes, StatSig | None, int]] = []
+        ignored = rules.ignored
+        prefix = rel + b"/" if rel else b""
+        is_reg = stat.S_ISREG
+        stat_files = self._stat_files
         for entry in entries:
-            name = entry.name
-            path = join_path(rel, name)
-            is_dir = entry.is_dir(follow_symlinks=False)
-            if rules.ignored(path, is_dir):
+            path = prefix + entry.name
+            if entry.is_dir(follow_symlinks=False):
+                if not ignored(path, True):
+                    children.append(path)
+                    pending.append((path, rules))
                 continue
-            if is_dir:
-                if self.skip_virtualenvs and self.fs.exists(self._abs(path) + b"/" + _VENV_MARKER):
-                    result.virtualenvs.append(path)
-                    continue
-                children.append((name, True))
-                pending.append((path, rules))
+            if ignored(path, False):
+                continue
+            if not stat_files and entry.is_file(follow_symlinks=False):
+                found.append((path, None, 0))
+                children.append(path)
                 continue
             try:
                 st = entry.stat(follow_symlinks=False)
@@ -167,14 +197,21 @@ class Walker:
             except OSError as exc:
                 result.unreadable.append((path, exc.strerror or type(exc).__name__))
                 continue
-            if stat.S_ISREG(st.st_mode):
-                files[path] = stat_sig(st)
-                children.append((name, False))
+            if is_reg(st.st_mode):
+                size = st.st_size
+                sig = pack_sig(size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+                found.append((path, sig, size))
+                children.append(path)
             elif stat.S_ISLNK(st.st_mode):
                 result.symlinks.append((path, self._link_target(path)))
             else:
                 result.specials.append((path, _special_kind(st.st_mode)))
-        self._note_names(rel, children, result)
+        if not b"".join(children).isascii():
+            self._note_names(len(prefix), children, result)
+        result.files.update(path for path, _, _ in found)
+        if found and self._on_files is not None:
+            found.sort()  # by name: hashing, rows and the report then follow runs of names
+            self._on_files(found)
         return children
 
     def _link_target(self, path: bytes) -> bytes:
@@ -184,18 +221,16 @@ class Walker:
             return b"?"
 
     @staticmethod
-    def _note_names(rel: bytes, children: list[tuple[bytes, bool]], result: WalkResult) -> None:
+    def _note_names(cut: int, children: list[bytes], result: WalkResult) -> None:
         """Record names that are not UTF-8, and NFC/NFD twins (both are kept as nodes)."""
-        if all(name.isascii() for name, _ in children):
-            return
         by_nfc: dict[str, list[bytes]] = {}
-        for name, _ in children:
+        for path in children:
             try:
-                text = name.decode("utf-8")
+                text = path[cut:].decode("utf-8")
             except UnicodeDecodeError:
-                result.non_utf8.append(join_path(rel, name))
+                result.non_utf8.append(path)
                 continue
-            by_nfc.setdefault(unicodedata.normalize("NFC", text), []).append(name)
-        for names in by_nfc.values():
-            if len(names) > 1:
-                result.nfc_twins.append(tuple(join_path(rel, n) for n in sorted(names)))
+            by_nfc.setdefault(unicodedata.normalize("NFC", text), []).append(path)
+        for paths in by_nfc.values():
+            if len(paths) > 1:
+                result.nfc_twins.append(tuple(sorted(paths)))
