@@ -18,6 +18,7 @@ from contextree.store.db import Store
 from contextree.store.migrations import migrate
 from contextree.store.tree import TreeRows, lookup_key
 from contextree.workspace.fs import REAL_FS, FileSystem
+from contextree.workspace.hash_pool import HashPool
 from contextree.workspace.merkle import content_hash_of, dir_node_id, file_node_id
 
 
@@ -252,6 +253,7 @@ def test_hashing_in_worker_processes_gives_the_same_tree(
     (workspace / ".contextree/store.db").unlink()
     monkeypatch.setattr(hashing, "POOL_MIN_FILES", 1)
     monkeypatch.setattr(hashing, "BATCH", 4)
+    monkeypatch.setattr(HashPool, "warm", lambda self, index: True)  # wait for it to start
     remote: list[int] = []
     close = hashing.Hasher.close
 

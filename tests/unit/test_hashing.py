@@ -191,9 +191,11 @@ def test_a_fifo_in_place_of_a_walked_file_is_an_error_not_a_hang(tmp_path: Path)
 
 
 def _pooled(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Workers from the first file on, and batches of two files."""
+    """Workers from the first file on, batches of two files, and a caller that waits for a
+    worker even while it starts up (with a few files it would otherwise hash them all)."""
     monkeypatch.setattr(hashing, "POOL_MIN_FILES", 1)
     monkeypatch.setattr(hashing, "BATCH", 2)
+    monkeypatch.setattr(HashPool, "warm", lambda self, index: True)
 
 
 def test_workers_hash_and_derive_exactly_as_the_caller_does(
@@ -266,3 +268,24 @@ def test_a_worker_imports_only_what_hashing_needs() -> None:
         [sys.executable, "-c", probe], check=True, capture_output=True, text=True
     ).stdout
     assert out.strip() == "[]"
+
+
+def test_the_caller_never_waits_for_a_worker_that_is_starting_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for i in range(20):
+        (tmp_path / f"f{i}").write_bytes(b"w" * i)
+    items = [(f"f{i}".encode(), None, i) for i in range(20)]
+    monkeypatch.setattr(hashing, "POOL_MIN_FILES", 1)
+    monkeypatch.setattr(hashing, "BATCH", 2)
+    cold = iter([False, False])  # the worker "starts" only after the first two batches
+    monkeypatch.setattr(HashPool, "warm", lambda self, index: next(cold, True))
+    monkeypatch.setattr(HashPool, "ready", lambda self, index: False)  # and seems slow
+    with hashing.Hasher(root=os.fsencode(tmp_path) + b"/", processes=2) as hasher:
+        hasher.add(items)
+        hashes = [o[0] for batch in hasher.outcomes() for o in batch]
+    assert hashes == [blake3.blake3(b"w" * i).digest() for i in range(20)]
+    # The first two batches were taken back from the worker (whose answers were dropped),
+    # whatever else it held was received from it, and the rest was hashed here.
+    assert hasher.local_batches >= 2 and hasher.remote_batches >= 1
+    assert hasher.local_batches + hasher.remote_batches == 10

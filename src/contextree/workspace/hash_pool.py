@@ -171,6 +171,9 @@ class _Worker:
         self.stdin = self.proc.stdin
         #: Indexes of the batches sent and not received, oldest first.
         self.order: deque[int] = deque()
+        #: Batches taken back (hashed elsewhere): their answers are read and dropped.
+        self.dropped: set[int] = set()
+        self.answered_any = False
         self.results: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
         self.reader = threading.Thread(
             target=drain_frames, args=(self.proc.stdout, self.results), daemon=True
@@ -193,13 +196,18 @@ class _Worker:
         return len(self.order) - self.answered()
 
     def receive(self, index: int) -> bytes:
+        while self.order and self.order[0] in self.dropped:
+            self.dropped.discard(self._next_frame()[0])
         if not self.order or self.order[0] != index:
             raise ValueError(f"batch {index} is not the oldest one sent to this worker")
+        return self._next_frame()[1]
+
+    def _next_frame(self) -> tuple[int, bytes]:
         frame = self.results.get()
         if frame is None:
             raise self._died()
-        self.order.popleft()
-        return frame
+        self.answered_any = True
+        return self.order.popleft(), frame
 
     def _died(self) -> ScanError:
         code = self.proc.poll()
@@ -242,6 +250,17 @@ class HashPool:
     def holds(self, index: int) -> bool:
         """Whether batch ``index`` was sent and not received yet."""
         return index in self._held
+
+    def warm(self, index: int) -> bool:
+        """Whether the worker holding batch ``index`` has answered anything yet (a worker that
+        has not may still be starting up)."""
+        worker, _ = self._held[index]
+        return worker.answered_any or worker.answered() > 0
+
+    def take_back(self, index: int) -> None:
+        """Forget batch ``index``: the caller hashes it; the worker's answer will be dropped."""
+        worker, _ = self._held.pop(index)
+        worker.dropped.add(index)
 
     def ready(self, index: int) -> bool:
         """Whether receiving batch ``index`` would not wait."""

@@ -296,8 +296,12 @@ class Hasher:
                 while self._unsent and not pool.ready(index):
                     last = self._unsent.pop()  # the back: far from what the workers take
                     self._local[last] = self._hash_here(last)
-                done = pool.receive(index)
-                self.remote_batches += 1
+                if pool.ready(index) or pool.warm(index):
+                    done = pool.receive(index)
+                    self.remote_batches += 1
+                else:  # never wait for a worker that is still starting up
+                    pool.take_back(index)
+                    done = self._hash_here(index)
             else:
                 self._unsent.remove(index)
                 done = self._hash_here(index)

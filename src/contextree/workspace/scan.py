@@ -3,8 +3,10 @@
 Owns one scan from start to commit: walk, decide which files must be read (new, stat signature
 changed, or "racy": modified so close to the previous scan that an equal signature proves
 nothing), hash them, compute file ids, recompute directory ids only along changed paths, and
-write only the changed rows, all in one transaction. Rows are written while later files are
-still being hashed (in worker processes when it pays), so the two overlap. The caller holds the
+write only the changed rows, all in one transaction. It is a pipeline: files go to the hasher
+(worker processes when it pays) as each directory is listed, and rows are written while later
+files are still being hashed. A first scan (nothing stored) does not stat files during the walk
+and gives each directory its id as soon as its children have theirs. The caller holds the
 workspace writer lock.
 """
 
