@@ -11,24 +11,23 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from contextree.agents.registry import AgentRegistry
-from contextree.api import ContextApi
 from contextree.config.paths import user_config_dir, user_config_file
 from contextree.config.settings import Settings, load_settings
-from contextree.context.generation.ledger import RunLedger, RunSummary
-from contextree.context.generation.run import (
-    Coverage,
-    GenerateOptions,
-    GenerationEnvironment,
-    frame_coverage,
-)
 from contextree.errors import PathNotFoundError
-from contextree.providers import ProviderRegistry
 from contextree.store.db import Store
 from contextree.workspace.layout import WorkspaceLayout
 from contextree.workspace.paths import IgnoreOptions
-from contextree.workspace.service import scan_options
+
+# The generation stack (providers, aiohttp, agents, the queue) is imported inside the functions
+# that build it, so `scan` and `status --no-changes` do not pay for it at start-up.
+if TYPE_CHECKING:
+    from contextree.agents.registry import AgentRegistry
+    from contextree.api import ContextApi
+    from contextree.context.generation.ledger import RunSummary
+    from contextree.context.generation.run import Coverage, GenerationEnvironment
+    from contextree.providers import ProviderRegistry
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +57,8 @@ def agent_dirs(layout: WorkspaceLayout) -> tuple[Path, Path]:
 
 def load_agents(ws: Workspace) -> AgentRegistry:
     """Built-in agents plus every profile in ``agent_dirs`` (a broken file is an error)."""
+    from contextree.agents.registry import AgentRegistry
+
     return AgentRegistry.load(agent_dirs(ws.layout))
 
 
@@ -92,6 +93,8 @@ def context_api(
 ) -> ContextApi:
     """The ``ContextApi`` over ``store``. ``secret_values`` returns the configured API key
     values that frame metadata must never contain (the provider profiles supply them)."""
+    from contextree.api import ContextApi
+
     return ContextApi(store, agents, secret_values=secret_values)
 
 
@@ -104,6 +107,8 @@ def provider_dirs(layout: WorkspaceLayout) -> tuple[Path, Path]:
 
 
 def load_providers(ws: Workspace) -> ProviderRegistry:
+    from contextree.providers import ProviderRegistry
+
     user, workspace = provider_dirs(ws.layout)
     return ProviderRegistry.load(user_dir=user, workspace_dir=workspace)
 
@@ -122,6 +127,9 @@ def configured_secret_values(
 
 def generation_environment(ws: Workspace, store: Store) -> GenerationEnvironment:
     """Everything ``run_generate`` needs for this workspace, over an open store."""
+    from contextree.context.generation.run import GenerationEnvironment
+    from contextree.workspace.service import scan_options
+
     providers = load_providers(ws)
     environ = os.environ
     return GenerationEnvironment(
@@ -150,6 +158,10 @@ class FrameReport:
 
 def frame_report(ws: Workspace, *, agent: str | None, provider: str | None) -> FrameReport:
     """Read-only: never locks, scans or calls a provider."""
+    from contextree.api import ContextApi
+    from contextree.context.generation.ledger import RunLedger
+    from contextree.context.generation.run import GenerateOptions, frame_coverage
+
     if not ws.layout.store_path.exists():
         return FrameReport(coverage=None, heads=[])
     with open_store_for_reading(ws) as store:
