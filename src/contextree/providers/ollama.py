@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from contextree.providers.types import ChatMessage, CompletionOptions
-from contextree.providers.wire import Completion, HttpProviderClient
+from contextree.providers.wire import Completion, HttpProviderClient, option_fields
 
 
 class _Message(BaseModel):
@@ -39,16 +39,8 @@ class _TagList(BaseModel):
 
 
 def ollama_options(options: CompletionOptions) -> dict[str, Any]:
-    pairs: dict[str, Any] = {
-        "temperature": options.temperature,
-        "num_predict": options.max_tokens,
-        "top_p": options.top_p,
-        "stop": list(options.stop) if options.stop is not None else None,
-        "frequency_penalty": options.frequency_penalty,
-        "presence_penalty": options.presence_penalty,
-        "seed": options.seed,
-    }
-    return {name: value for name, value in pairs.items() if value is not None}
+    """The options Ollama accepts (its output limit is ``num_predict``), unset ones left out."""
+    return option_fields(options, max_tokens_name="num_predict")
 
 
 class OllamaClient(HttpProviderClient):

@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from contextree.providers.types import ChatMessage, CompletionOptions
-from contextree.providers.wire import Completion, HttpProviderClient
+from contextree.providers.wire import Completion, HttpProviderClient, option_fields
 
 
 class _Message(BaseModel):
@@ -46,16 +46,7 @@ class _ModelList(BaseModel):
 
 def openai_options(options: CompletionOptions) -> dict[str, Any]:
     """The options OpenAI accepts, named as it names them, unset ones left out."""
-    pairs: dict[str, Any] = {
-        "temperature": options.temperature,
-        "max_tokens": options.max_tokens,
-        "top_p": options.top_p,
-        "stop": list(options.stop) if options.stop is not None else None,
-        "frequency_penalty": options.frequency_penalty,
-        "presence_penalty": options.presence_penalty,
-        "seed": options.seed,
-    }
-    return {name: value for name, value in pairs.items() if value is not None}
+    return option_fields(options, max_tokens_name="max_tokens")
 
 
 class OpenAIClient(HttpProviderClient):

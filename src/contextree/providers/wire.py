@@ -61,6 +61,21 @@ class Completion:
     filtered: bool = False
 
 
+def option_fields(options: CompletionOptions, *, max_tokens_name: str) -> dict[str, Any]:
+    """The sampling options the OpenAI-shaped formats share, unset ones left out; they differ
+    only in what they call the output-length limit."""
+    pairs: dict[str, Any] = {
+        "temperature": options.temperature,
+        max_tokens_name: options.max_tokens,
+        "top_p": options.top_p,
+        "stop": list(options.stop) if options.stop is not None else None,
+        "frequency_penalty": options.frequency_penalty,
+        "presence_penalty": options.presence_penalty,
+        "seed": options.seed,
+    }
+    return {name: value for name, value in pairs.items() if value is not None}
+
+
 def encode_body(body: Mapping[str, Any]) -> bytes:
     """The one serialisation of a request body (compact, UTF-8, key order kept)."""
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
