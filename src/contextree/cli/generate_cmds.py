@@ -146,21 +146,24 @@ def regenerate_cmd(  # noqa: PLR0917  # typer maps each option to a parameter
     grace: GraceOpt = DEFAULT_GRACE_S,
 ) -> None:
     """Generate again even if current (a directory alone unless --recursive)."""
-    options = GenerateOptions(
-        target=path,
-        node=node,
-        agent=agent,
-        provider=provider,
-        frame_type=frame_type,
+    generate_cmd(
+        ctx,
+        path,
+        node,
+        agent,
+        provider,
+        frame_type,
         force=True,
-        recursive=recursive,
+        no_recursive=not recursive,
         schedule=schedule,
         failure_policy=failure_policy,
         concurrency=concurrency,
-        scan=not no_scan,
-        wait_for_lock=wait,
+        no_scan=no_scan,
+        json_out=json_out,
+        events=events,
+        wait=wait,
+        grace=grace,
     )
-    _run(ctx.obj, options, json_out=json_out, events=events, grace=grace)
 
 
 def _run(
