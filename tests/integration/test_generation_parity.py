@@ -426,9 +426,13 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Run]:
             original = PromptCollector.collect
 
             async def spy(
-                self: PromptCollector, request: Any, entry: Any, agent: Any
+                self: PromptCollector,
+                request: Any,
+                entry: Any,
+                agent: Any,
+                child_heads: Any = None,
             ) -> CollectedPrompt:
-                result = await original(self, request, entry, agent)
+                result = await original(self, request, entry, agent, child_heads)
                 collected[request.path.decode("utf-8", "backslashreplace")] = result
                 return result
 

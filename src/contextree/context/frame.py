@@ -30,9 +30,13 @@ ID_BYTES = 32
 _U64 = struct.Struct(">Q")
 
 
-def _field(hasher: blake3.blake3, data: bytes) -> None:
-    hasher.update(_U64.pack(len(data)))
-    hasher.update(data)
+def _prefixed(data: bytes) -> bytes:
+    """One field as it is hashed: its length (u64 big-endian), then its bytes."""
+    return _U64.pack(len(data)) + data
+
+
+#: The length prefix of a 32-byte id, the only length a basis id may have.
+_ID_PREFIX = _U64.pack(ID_BYTES)
 
 
 def default_frame_type(agent_id: str) -> str:
@@ -56,16 +60,9 @@ class Basis:
     frame_id: FrameId | None = None
 
     def __post_init__(self) -> None:
-        needs_node = self.kind in (BasisKind.NODE, BasisKind.BOTH)
-        needs_frame = self.kind in (BasisKind.FRAME, BasisKind.BOTH)
-        for name, value, needed in (
-            ("node_id", self.node_id, needs_node),
-            ("frame_id", self.frame_id, needs_frame),
-        ):
-            if needed and (value is None or len(value) != ID_BYTES):
-                raise InvalidFrameError(f"a {self.kind} basis needs a {ID_BYTES}-byte {name}")
-            if not needed and value is not None:
-                raise InvalidFrameError(f"a {self.kind} basis has no {name}")
+        kind = self.kind
+        _check_basis_id(kind, "node_id", self.node_id, kind is not BasisKind.FRAME)
+        _check_basis_id(kind, "frame_id", self.frame_id, kind is not BasisKind.NODE)
 
     @classmethod
     def node(cls, node_id: NodeId) -> Basis:
@@ -81,22 +78,40 @@ class Basis:
 
     def hash(self) -> bytes:
         """BLAKE3 over the length-prefixed kind tag and the id(s) the basis names."""
-        hasher = blake3.blake3()
-        _field(hasher, self.kind.value.encode("ascii"))
+        fields = [_KIND_TAGS[self.kind]]
         if self.node_id is not None:
-            _field(hasher, self.node_id)
+            fields += (_ID_PREFIX, self.node_id)
         if self.frame_id is not None:
-            _field(hasher, self.frame_id)
-        return hasher.digest()
+            fields += (_ID_PREFIX, self.frame_id)
+        return blake3.blake3(b"".join(fields)).digest()
+
+
+def _check_basis_id(kind: BasisKind, name: str, value: bytes | None, needed: bool) -> None:
+    if needed and (value is None or len(value) != ID_BYTES):
+        raise InvalidFrameError(f"a {kind} basis needs a {ID_BYTES}-byte {name}")
+    if not needed and value is not None:
+        raise InvalidFrameError(f"a {kind} basis has no {name}")
+
+
+#: Each basis kind's tag, length-prefixed, as the basis hash starts with it.
+_KIND_TAGS = {kind: _prefixed(kind.value.encode("ascii")) for kind in BasisKind}
+_HASH_PREFIX = _U64.pack(32)  # BLAKE3's default output, the length of a basis hash
 
 
 def compute_frame_id(basis: Basis, agent_id: str, frame_type: str, content: bytes) -> FrameId:
     """The id of a frame with these hashed fields."""
-    hasher = blake3.blake3()
-    _field(hasher, basis.hash())
-    _field(hasher, agent_id.encode("utf-8"))
-    _field(hasher, frame_type.encode("utf-8"))
-    _field(hasher, content)
+    hasher = blake3.blake3(
+        b"".join(
+            (
+                _HASH_PREFIX,
+                basis.hash(),
+                _prefixed(agent_id.encode("utf-8")),
+                _prefixed(frame_type.encode("utf-8")),
+                _U64.pack(len(content)),
+            )
+        )
+    )
+    hasher.update(content)
     return FrameId(hasher.digest())
 
 
@@ -120,11 +135,10 @@ class Frame:
             raise InvalidFrameError("a frame needs a non-empty frame_type")
         if not isinstance(self.content, bytes):
             raise InvalidFrameError("frame content must be bytes")
-        frozen: dict[str, str] = {}
-        for key, value in self.metadata.items():
+        frozen = dict(self.metadata.items())
+        for key, value in frozen.items():
             if not isinstance(key, str) or not isinstance(value, str):
                 raise InvalidFrameError("frame metadata keys and values must be strings")
-            frozen[key] = value
         object.__setattr__(self, "metadata", MappingProxyType(frozen))
         object.__setattr__(
             self,

@@ -28,7 +28,7 @@ from contextree.errors import (
     MetadataUnknownKeyError,
     MetadataValueFormatError,
 )
-from contextree.metadata.policy import forbidden_key_reason, secret_class
+from contextree.metadata.policy import SecretScanner, forbidden_key_reason
 from contextree.metadata.registry import (
     AGENT_ID_KEY,
     REGISTRY,
@@ -48,12 +48,12 @@ def validate(
     secret_values: Iterable[str] = (),
 ) -> None:
     """Raise the first ``MetadataContractError`` ``metadata`` earns, or return None."""
-    secrets = tuple(secret_values)
+    scanner = SecretScanner(secret_values)
     total = 0
     for key in sorted(metadata):
         value = metadata[key]
         spec = _known_key(key)
-        found = secret_class(value, secrets)
+        found = scanner.secret_class(value)
         if found is not None:
             raise MetadataForbiddenValueError(
                 f"the value of metadata key `{key}` looks like a secret ({found}); "
@@ -62,8 +62,10 @@ def validate(
                 pattern=found,
                 hint=f"Secrets must never reach frame metadata: check what fills `{key}`.",
             )
-        _check_format(spec, value)
-        size = len(key.encode("utf-8")) + len(value.encode("utf-8"))
+        if spec.value_format is not ValueFormat.TEXT:
+            _check_format(spec, value)
+        # ``key`` is a registered name, and those are ASCII: one byte per character.
+        size = len(key) + _utf8_len(value)
         if size > spec.max_bytes:
             raise MetadataPerKeyBudgetError(
                 f"metadata entry `{key}` is {size} bytes; its budget is {spec.max_bytes} bytes "
@@ -114,6 +116,11 @@ def _check_format(spec: MetadataKey, value: str) -> None:
             f"metadata key `{spec.name}` must be a non-negative whole number in decimal",
             key=spec.name,
         )
+
+
+def _utf8_len(text: str) -> int:
+    # ASCII (nearly every key and value) is one byte per character: no encoded copy needed.
+    return len(text) if text.isascii() else len(text.encode("utf-8"))
 
 
 def _is_count(value: str) -> bool:

@@ -6,6 +6,10 @@ rule for configured API key values. A value that is exactly a 64-character lower
 never matches anything: digests are what metadata is for. Findings name a pattern class, never
 the matching text. It raises nothing and reads no configuration: the contract decides what to
 do with a finding, and the caller hands in the configured secrets.
+
+Scanning runs once per metadata value on every frame write, so it is built to be cheap for the
+common case of a value with no secret in it: one search for the literal markers every
+credential pattern contains, and the patterns themselves only for a value that has a marker.
 """
 
 from __future__ import annotations
@@ -49,8 +53,12 @@ CONFIGURED_SECRET = "configured API key"  # noqa: S105  # a label, not a secret
 
 @dataclass(frozen=True, slots=True)
 class CredentialPattern:
+    """A class of credential. ``marker`` is literal text that every match of ``regex``
+    contains: a value without any marker is not searched with the regexes at all."""
+
     name: str
     regex: re.Pattern[str]
+    marker: str
 
 
 # Checked in this order, so the most specific class is the one reported.
@@ -58,17 +66,30 @@ CREDENTIAL_PATTERNS: tuple[CredentialPattern, ...] = (
     CredentialPattern(
         "private key block (-----BEGIN ... PRIVATE KEY-----)",
         re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----"),
+        "-----BEGIN ",
     ),
-    CredentialPattern("Anthropic API key (sk-ant-)", re.compile(r"sk-ant-[A-Za-z0-9_-]{16,}")),
-    # Not after a letter or digit: "task-", "disk-" and "risk-" are words, not keys.
-    CredentialPattern("secret API key (sk-)", re.compile(r"(?<![A-Za-z0-9])sk-[A-Za-z0-9_-]{16,}")),
-    CredentialPattern("AWS access key id (AKIA)", re.compile(r"AKIA[0-9A-Z]{16}")),
-    CredentialPattern("GitHub token (ghp_)", re.compile(r"ghp_[A-Za-z0-9]{20,}")),
     CredentialPattern(
-        "GitHub fine-grained token (github_pat_)", re.compile(r"github_pat_[A-Za-z0-9_]{20,}")
+        "Anthropic API key (sk-ant-)", re.compile(r"sk-ant-[A-Za-z0-9_-]{16,}"), "sk-ant-"
     ),
-    CredentialPattern("Slack token (xox[abpr]-)", re.compile(r"xox[abpr]-[A-Za-z0-9-]{10,}")),
+    # Not after a letter or digit: "task-", "disk-" and "risk-" are words, not keys.
+    CredentialPattern(
+        "secret API key (sk-)", re.compile(r"(?<![A-Za-z0-9])sk-[A-Za-z0-9_-]{16,}"), "sk-"
+    ),
+    CredentialPattern("AWS access key id (AKIA)", re.compile(r"AKIA[0-9A-Z]{16}"), "AKIA"),
+    CredentialPattern("GitHub token (ghp_)", re.compile(r"ghp_[A-Za-z0-9]{20,}"), "ghp_"),
+    CredentialPattern(
+        "GitHub fine-grained token (github_pat_)",
+        re.compile(r"github_pat_[A-Za-z0-9_]{20,}"),
+        "github_pat_",
+    ),
+    CredentialPattern(
+        "Slack token (xox[abpr]-)", re.compile(r"xox[abpr]-[A-Za-z0-9-]{10,}"), "xox"
+    ),
 )
+
+#: Matches wherever any credential pattern could: one search instead of one per pattern.
+_ANY_MARKER = re.compile("|".join(re.escape(p.marker) for p in CREDENTIAL_PATTERNS))
+_DIGEST_LENGTH = 64
 
 
 def forbidden_key_reason(key: str) -> str | None:
@@ -76,15 +97,34 @@ def forbidden_key_reason(key: str) -> str | None:
     return FORBIDDEN_KEYS.get(key)
 
 
+class SecretScanner:
+    """``secret_class`` for many values against one set of configured secrets (the ones too
+    short to search for are dropped once, here, instead of once per value)."""
+
+    __slots__ = ("_configured",)
+
+    def __init__(self, configured_secrets: Iterable[str]) -> None:
+        self._configured = tuple(
+            s for s in configured_secrets if len(s) >= MIN_CONFIGURED_SECRET_LENGTH
+        )
+
+    def secret_class(self, value: str) -> str | None:
+        """The class of secret found in ``value`` (a pattern name or ``CONFIGURED_SECRET``),
+        or None. A value that is exactly a digest is never a secret."""
+        if len(value) == _DIGEST_LENGTH and is_digest(value):
+            return None
+        for secret in self._configured:
+            if secret in value:
+                return CONFIGURED_SECRET
+        if _ANY_MARKER.search(value) is None:
+            return None  # the common case: every pattern needs one of the markers
+        for pattern in CREDENTIAL_PATTERNS:
+            if pattern.regex.search(value) is not None:
+                return pattern.name
+        return None
+
+
 def secret_class(value: str, configured_secrets: Iterable[str]) -> str | None:
     """The class of secret found in ``value`` (a pattern name or ``CONFIGURED_SECRET``), or
     None. A value that is exactly a digest is never a secret."""
-    if is_digest(value):
-        return None
-    for secret in configured_secrets:
-        if len(secret) >= MIN_CONFIGURED_SECRET_LENGTH and secret in value:
-            return CONFIGURED_SECRET
-    for pattern in CREDENTIAL_PATTERNS:
-        if pattern.regex.search(value) is not None:
-            return pattern.name
-    return None
+    return SecretScanner(configured_secrets).secret_class(value)

@@ -113,9 +113,14 @@ def lookup(name: str) -> MetadataKey | None:
     return REGISTRY.get(name)
 
 
+_REQUIRED_FOR_GENERATED: tuple[str, ...] = tuple(
+    sorted(k.name for k in _KEYS if k.required_for_generated)
+)
+
+
 def required_for_generated() -> tuple[str, ...]:
     """Keys a generated frame (one written with lineage) must carry, sorted."""
-    return tuple(sorted(k.name for k in _KEYS if k.required_for_generated))
+    return _REQUIRED_FOR_GENERATED
 
 
 def project_for_read(metadata: Mapping[str, str]) -> dict[str, str]:

@@ -29,8 +29,12 @@ FRAME_RECORD_VERSION = 1
 _BULK_HEADS = 256
 
 
+#: One encoder for every write (``json.dumps`` with options builds a new one per call).
+_METADATA_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
 def _encode_metadata(metadata: Mapping[str, str]) -> str:
-    return json.dumps(dict(metadata), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return _METADATA_ENCODER.encode(dict(metadata))
 
 
 def _decode_metadata(text: str) -> dict[str, str]:

@@ -25,6 +25,10 @@ log = logging.getLogger(__name__)
 EventValue = str | int | float | bool | None
 
 _NAME_RE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
+#: Names already found to be snake_case. Names are a small, stable set, so each is checked
+#: once; the bound only keeps a caller that makes up names from growing this for ever.
+_CHECKED_NAMES: set[str] = set()
+_MAX_CHECKED_NAMES = 4096
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -35,8 +39,12 @@ class Event:
     data: Mapping[str, EventValue]
 
     def __post_init__(self) -> None:
-        if not _NAME_RE.fullmatch(self.name):
-            raise ValueError(f"event name must be snake_case (got {self.name!r})")
+        name = self.name
+        if name not in _CHECKED_NAMES:
+            if not _NAME_RE.fullmatch(name):
+                raise ValueError(f"event name must be snake_case (got {name!r})")
+            if len(_CHECKED_NAMES) < _MAX_CHECKED_NAMES:
+                _CHECKED_NAMES.add(name)
         # A private copy, read-only: an event cannot change after it was emitted.
         object.__setattr__(self, "data", MappingProxyType(dict(self.data)))
 

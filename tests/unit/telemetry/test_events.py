@@ -16,6 +16,7 @@ from contextree.telemetry import (
     NullObserver,
     Observer,
     RecordingObserver,
+    events,
     safe_emit,
 )
 
@@ -140,3 +141,19 @@ def test_safe_emit_swallows_and_logs(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.ERROR):
         safe_emit(_Broken(), ev("request_failed"))
     assert "request_failed" in caplog.text
+
+
+def test_a_name_once_accepted_stays_accepted_and_bad_names_stay_refused() -> None:
+    for _ in range(3):
+        assert Event(name="request_processing", data={}).name == "request_processing"
+        with pytest.raises(ValueError, match="snake_case"):
+            Event(name="Request_Processing", data={})
+
+
+def test_the_memory_of_checked_names_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(events, "_CHECKED_NAMES", set())
+    monkeypatch.setattr(events, "_MAX_CHECKED_NAMES", 2)
+    for i in range(5):
+        Event(name=f"made_up_{i}", data={})
+    assert {"made_up_0", "made_up_1"} == events._CHECKED_NAMES
+    assert Event(name="made_up_4", data={}).name == "made_up_4"  # still checked, not kept

@@ -26,10 +26,14 @@ from contextree.context.generation.contracts import (
     ProviderResult,
     Skip,
 )
-from contextree.context.generation.currency import MISSING_CHILD, CurrencyKeys
+from contextree.context.generation.currency import CurrencyKeys
 from contextree.context.generation.metadata_construction import frame_metadata
 from contextree.context.generation.plan import HEAD_REUSE
-from contextree.context.generation.prompt_collection import CollectedPrompt, PromptCollector
+from contextree.context.generation.prompt_collection import (
+    ChildHeads,
+    CollectedPrompt,
+    PromptCollector,
+)
 from contextree.context.generation.provider_execution import ProviderExecution
 from contextree.context.generation.scope import Scope
 from contextree.errors import NodeNotInTreeError
@@ -37,7 +41,6 @@ from contextree.providers.profiles import STRUCTURAL, STRUCTURAL_MODEL
 from contextree.store.digest import EMPTY_DIGEST, Digest, digest_bytes
 from contextree.store.tree import Entry, TreeRows
 from contextree.telemetry import EventValue
-from contextree.workspace.merkle import NodeId
 from contextree.workspace.walk import display_path
 
 #: Output tokens assumed when a profile sets no max_tokens.
@@ -73,6 +76,9 @@ class Orchestrator:
         self._agents = agents
         self._providers = providers
         self._collector = collector
+        #: (prompt profile digest, provider, model) -> the key maker for them: the shared
+        #: fields are hashed once per run, not once per node.
+        self._keys: dict[tuple[str, str, str], CurrencyKeys] = {}
 
     # -- prepare --------------------------------------------------------------------------
 
@@ -84,11 +90,13 @@ class Orchestrator:
                 f"{display_path(request.path)} changed since the plan was made",
                 hint="Run `contextree generate` again; it rescans first.",
             )
-        key = self.input_key(request, entry, agent)
+        # A directory's children and their heads are read once, for its key and its context.
+        kids = None if entry.kind == "file" else self._collector.child_heads(request, entry)
+        key = self.input_key(request, entry, agent, kids)
         head = self._api.head(request.node_id, request.agent_id, request.frame_type)
         if not request.force and head is not None and head.input_key == key:
             return Skip(request=request, frame_id=head.frame_id, reason=HEAD_REUSE)
-        collected = await self._collector.collect(request, entry, agent)
+        collected = await self._collector.collect(request, entry, agent, kids)
         call_provider = _provider_for(collected.scope, request.provider_name)
         return PreparedCall(
             request=request,
@@ -104,27 +112,28 @@ class Orchestrator:
             ),
         )
 
-    def input_key(self, request: GenerationRequest, entry: Entry, agent: AgentProfile) -> str:
-        """The node's input key now (for a directory: from its children's current heads)."""
-        profile = self._providers.profile(request.provider_name)
-        keys = CurrencyKeys(
-            prompt_digest=agent.prompt_digest,
-            provider_name=request.provider_name,
-            model=profile.effective_model,
-        )
+    def input_key(
+        self,
+        request: GenerationRequest,
+        entry: Entry,
+        agent: AgentProfile,
+        child_heads: ChildHeads | None = None,
+    ) -> str:
+        """The node's input key now (for a directory: from its children's current heads,
+        ``child_heads`` when given, else read here)."""
+        model = self._providers.profile(request.provider_name).effective_model
+        cache_key = (agent.prompt_digest, request.provider_name, model)
+        keys = self._keys.get(cache_key)
+        if keys is None:
+            keys = CurrencyKeys(
+                prompt_digest=agent.prompt_digest, provider_name=request.provider_name, model=model
+            )
+            self._keys[cache_key] = keys
         if entry.kind == "file":
             return keys.file_key(entry.node_id)
-        children = self._tree.children(entry.path)
-        heads = self._api.heads(
-            [NodeId(c.node_id) for c in children],
-            agent_id=request.agent_id,
-            frame_type=request.frame_type,
-        )
-        frame_ids = [
-            heads[NodeId(c.node_id)].frame_id if NodeId(c.node_id) in heads else MISSING_CHILD
-            for c in children
-        ]
-        return keys.dir_key(entry.node_id, frame_ids)
+        if child_heads is None:
+            child_heads = self._collector.child_heads(request, entry)
+        return keys.dir_key(entry.node_id, child_heads.frame_ids())
 
     def _estimate(self, collected: CollectedPrompt, provider: str | None) -> int:
         if provider is None or provider == STRUCTURAL:
