@@ -493,7 +493,7 @@ class UnitTimers:
             (PromptCollector, "collect", "collect"),
             (Orchestrator, "execute", "execute"),
             (ProviderExecution, "call", "call"),
-            (ContextApi, "put_frame", "put_frame"),
+            (ContextApi, "put_frames", "put_frame"),
         ]
         originals = [(owner, name, getattr(owner, name)) for owner, name, _ in targets]
         for owner, name, unit in targets:

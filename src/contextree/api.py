@@ -1,14 +1,16 @@
 """ContextApi: the one write boundary for frames, and the read side (heads, views, history).
 
-Owns ``put_frame``, the only code that inserts a frame or moves a head. It checks, in this
-order, each failure with its own error: the agent exists (``AgentNotFoundError``); it may write
-(``AgentCannotWriteError``); the node is in the latest committed scan (``NodeNotInTreeError``);
-the basis names that node (``BasisMismatchError``); the frame's agent is the writer
-(``AgentMismatchError``); the metadata contract passes (a ``MetadataContractError``); the
-lineage fits the frame (a ``LineageError``). Then the frame, the artifacts, a generation row and
-the head are committed in one transaction, or nothing is. ``put_frame`` is synchronous and
-thread-safe (one lock around every use of the connection), so async code may call it through
-``asyncio.to_thread``. It must not render prompts, call providers or decide currency.
+Owns ``put_frame`` and its batch form ``put_frames``, the only code that inserts a frame or
+moves a head. Each write is checked in this order, each failure with its own error: the agent
+exists (``AgentNotFoundError``); it may write (``AgentCannotWriteError``); the node is in the
+latest committed scan (``NodeNotInTreeError``); the basis names that node
+(``BasisMismatchError``); the frame's agent is the writer (``AgentMismatchError``); the metadata
+contract passes (a ``MetadataContractError``); the lineage fits the frame (a ``LineageError``).
+Then the frame, the artifacts, a generation row and the head are committed in one transaction,
+or nothing is; ``put_frames`` commits every write that passed its checks in one transaction
+(a group commit: the generation path writes the frames finished in one event-loop turn
+together). Both are synchronous and thread-safe (one lock around every use of the connection).
+It must not render prompts, call providers or decide currency.
 
 ``gc`` is the only other writer: it removes what the current tree no longer reaches, in one
 transaction, under the workspace writer lock its caller holds. ``verify`` only reads.
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
@@ -30,6 +32,7 @@ from contextree.errors import (
     AgentMismatchError,
     ArtifactDigestMismatchError,
     BasisMismatchError,
+    ContextreeError,
     InvalidFrameError,
     LineageMismatchError,
     NodeNotInTreeError,
@@ -63,6 +66,16 @@ class Lineage:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "artifacts", MappingProxyType(dict(self.artifacts)))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FrameWrite:
+    """One frame for ``put_frames``: what ``put_frame`` takes, as a value."""
+
+    node_id: NodeId
+    frame: Frame
+    agent_id: str
+    lineage: Lineage | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -144,6 +157,8 @@ class GcReport:
 
 
 _ARTIFACT_KINDS = ("prompt", "context", "request")
+#: (digest, kind, body) of an artifact to store.
+_Artifact = tuple[str, str, bytes]
 _SORT_KEYS: Mapping[Ordering, Callable[[FrameEntry], tuple[object, ...]]] = {
     Ordering.RECENCY: lambda e: (-e.written_at_ns, e.frame.frame_type, e.frame.agent_id),
     Ordering.FRAME_TYPE: lambda e: (e.frame.frame_type, e.frame.agent_id),
@@ -182,60 +197,81 @@ class ContextApi:
         """Validate and store ``frame`` for ``node_id`` and make it the head of (node, agent,
         frame type). Returns the frame id. A frame with ``lineage`` is a generated frame and
         must carry the full generated metadata; without lineage the head gets no input key."""
+        (result,) = self.put_frames(
+            [FrameWrite(node_id=node_id, frame=frame, agent_id=agent_id, lineage=lineage)]
+        )
+        if isinstance(result, ContextreeError):
+            raise result
+        return result
+
+    def put_frames(self, writes: Sequence[FrameWrite]) -> list[FrameId | ContextreeError]:
+        """``put_frame`` for many frames at once: a group commit.
+
+        Every write is checked exactly as ``put_frame`` checks it, in the same order. A write
+        that fails a check gets its error in its place in the result and writes nothing; the
+        others are committed together, in order, in one transaction (so a later write to the
+        same head wins). A failure of the store itself (the transaction cannot begin or
+        commit) writes nothing at all and is raised."""
+        results: list[FrameId | ContextreeError] = []
+        agents_ok: list[int] = []
+        for i, write in enumerate(writes):
+            try:
+                self._check_writer(write.agent_id)
+            except ContextreeError as exc:
+                results.append(exc)
+                continue
+            results.append(write.frame.frame_id)
+            agents_ok.append(i)
+        if not agents_ok:
+            return results
+        secrets = tuple(self._secret_values())
+        with self._lock, self._store.transaction():
+            entries = self._tree.entries_by_nodes(writes[i].node_id for i in agents_ok)
+            accepted: list[tuple[FrameWrite, Entry, list[tuple[str, str, bytes]]]] = []
+            for i in agents_ok:
+                write = writes[i]
+                try:
+                    artifacts = _check_write(write, entries.get(write.node_id), secrets)
+                except ContextreeError as exc:
+                    results[i] = exc
+                    continue
+                accepted.append((write, entries[write.node_id], artifacts))
+            if accepted:
+                self._insert(accepted)
+        return results
+
+    def _check_writer(self, agent_id: str) -> None:
         agent = self._agents.get(agent_id)
         if not agent.can_write:
             raise AgentCannotWriteError(
                 f"agent '{agent_id}' has role {agent.role.value} and cannot write frames",
                 hint="Use a writer agent; `contextree agent list` shows the roles.",
             )
-        with self._lock, self._store.transaction():
-            entry = self._entry(node_id)
-            _check_basis(frame.basis, node_id)
-            if frame.agent_id != agent_id:
-                raise AgentMismatchError(
-                    f"the frame's agent '{frame.agent_id}' is not the writing agent '{agent_id}'"
-                )
-            validate(
-                frame.metadata,
-                agent_id=agent_id,
-                generated=lineage is not None,
-                secret_values=self._secret_values(),
-            )
-            artifacts = _check_lineage(frame, lineage)
-            now = self._clock()
-            self._rows.insert_frame(_frame_row(frame))
-            if self._after_frame_insert is not None:
-                self._after_frame_insert()
-            for digest, kind, body in artifacts:
-                self._rows.insert_artifact(digest, kind, body)
-            generation_id = self._rows.insert_generation(
-                GenerationRow(
-                    id=0,
-                    path=entry.path,
-                    node_id=node_id,
-                    agent_id=agent_id,
-                    frame_type=frame.frame_type,
-                    frame_id=frame.frame_id,
-                    input_key=lineage.input_key if lineage else None,
-                    prompt_digest=lineage.prompt_digest if lineage else None,
-                    context_digest=lineage.context_digest if lineage else None,
-                    request_digest=lineage.request_digest if lineage else None,
-                    metadata=frame.metadata,
-                    created_at_ns=now,
-                )
-            )
-            self._rows.set_head(
+
+    def _insert(self, accepted: Sequence[tuple[FrameWrite, Entry, list[_Artifact]]]) -> None:
+        """The rows of checked writes, inside the caller's transaction."""
+        now = self._clock()
+        self._rows.insert_frames([_frame_row(write.frame) for write, _, _ in accepted])
+        if self._after_frame_insert is not None:
+            self._after_frame_insert()
+        self._rows.insert_artifacts(a for _, _, artifacts in accepted for a in artifacts)
+        generation_ids = self._rows.insert_generations(
+            [_generation_row(write, entry.path, now) for write, entry, _ in accepted]
+        )
+        self._rows.set_heads(
+            [
                 HeadRow(
-                    node_id=node_id,
-                    agent_id=agent_id,
-                    frame_type=frame.frame_type,
-                    frame_id=frame.frame_id,
-                    input_key=lineage.input_key if lineage else None,
+                    node_id=write.node_id,
+                    agent_id=write.agent_id,
+                    frame_type=write.frame.frame_type,
+                    frame_id=write.frame.frame_id,
+                    input_key=write.lineage.input_key if write.lineage else None,
                     generation_id=generation_id,
                     updated_at_ns=now,
                 )
-            )
-        return frame.frame_id
+                for (write, _, _), generation_id in zip(accepted, generation_ids, strict=True)
+            ]
+        )
 
     # -- the other writer: garbage collection ----------------------------------------------
 
@@ -384,6 +420,50 @@ def _passes(view: NodeView, agent_id: str, frame_type: str) -> bool:
     )
 
 
+def _check_write(
+    write: FrameWrite, entry: Entry | None, secret_values: Iterable[str]
+) -> list[_Artifact]:
+    """``put_frame``'s checks after the writer's (node in the tree, basis, agent, metadata,
+    lineage), in that order; the artifacts to store when all pass."""
+    if entry is None:
+        raise NodeNotInTreeError(
+            f"node {write.node_id.hex()} is not in the latest scan",
+            hint="The workspace changed since that node id was read: run `contextree scan` "
+            "and look the path up again.",
+        )
+    frame = write.frame
+    _check_basis(frame.basis, write.node_id)
+    if frame.agent_id != write.agent_id:
+        raise AgentMismatchError(
+            f"the frame's agent '{frame.agent_id}' is not the writing agent '{write.agent_id}'"
+        )
+    validate(
+        frame.metadata,
+        agent_id=write.agent_id,
+        generated=write.lineage is not None,
+        secret_values=secret_values,
+    )
+    return _check_lineage(frame, write.lineage)
+
+
+def _generation_row(write: FrameWrite, path: bytes, now: int) -> GenerationRow:
+    frame, lineage = write.frame, write.lineage
+    return GenerationRow(
+        id=0,
+        path=path,
+        node_id=write.node_id,
+        agent_id=write.agent_id,
+        frame_type=frame.frame_type,
+        frame_id=frame.frame_id,
+        input_key=lineage.input_key if lineage else None,
+        prompt_digest=lineage.prompt_digest if lineage else None,
+        context_digest=lineage.context_digest if lineage else None,
+        request_digest=lineage.request_digest if lineage else None,
+        metadata=frame.metadata,
+        created_at_ns=now,
+    )
+
+
 def _check_basis(basis: Basis, node_id: NodeId) -> None:
     if basis.node_id is not None and basis.node_id != node_id:
         raise BasisMismatchError(
@@ -392,7 +472,7 @@ def _check_basis(basis: Basis, node_id: NodeId) -> None:
         )
 
 
-def _check_lineage(frame: Frame, lineage: Lineage | None) -> list[tuple[str, str, bytes]]:
+def _check_lineage(frame: Frame, lineage: Lineage | None) -> list[_Artifact]:
     """(digest, kind, body) of each artifact to store, after checking the lineage."""
     if lineage is None:
         return []
@@ -411,7 +491,7 @@ def _check_lineage(frame: Frame, lineage: Lineage | None) -> list[tuple[str, str
     kinds: dict[Digest, str] = {}
     for kind, named_digest in zip(_ARTIFACT_KINDS, named.values(), strict=True):
         kinds.setdefault(named_digest, kind)
-    out: list[tuple[str, str, bytes]] = []
+    out: list[_Artifact] = []
     for digest in sorted(lineage.artifacts):
         body = lineage.artifacts[digest]
         actual = digest_bytes(body)

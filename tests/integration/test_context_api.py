@@ -14,7 +14,7 @@ from tests.helpers.trees import write_tree
 
 from contextree.agents.profile import AgentProfile, AgentRole
 from contextree.agents.registry import AgentRegistry, builtin_profiles
-from contextree.api import ContextApi, Lineage, NodeView, Ordering
+from contextree.api import ContextApi, FrameWrite, Lineage, NodeView, Ordering
 from contextree.context.frame import Basis, Frame, FrameId, default_frame_type
 from contextree.errors import (
     AgentCannotWriteError,
@@ -394,6 +394,83 @@ def test_a_failed_rewrite_keeps_the_previous_head(env: Env) -> None:
     assert head is not None
     assert (head.frame_id, head.input_key) == (first.frame_id, first_lineage.input_key)
     assert env.counts() == {"frames": 1, "heads": 1, "generations": 1, "artifacts": 3}
+
+
+# -- put_frames: many frames in one transaction -------------------------------------------
+
+
+def test_put_frames_commits_the_good_writes_and_returns_each_bad_ones_error(env: Env) -> None:
+    a, b = env.node("src/a.py"), env.node("src/b.py")
+    good_a, lineage_a = generated_frame(a, "a in a batch")
+    good_b, lineage_b = generated_frame(b, "b in a batch")
+    secret, secret_lineage = generated_frame(b, "leaky", model="sk-" + "Zx9Yw8Vu7Ts6Rq5P0000")
+    gone = NodeId(bytes(32))
+    writes = [
+        FrameWrite(node_id=a, frame=good_a, agent_id=WRITER, lineage=lineage_a),
+        FrameWrite(node_id=b, frame=secret, agent_id=WRITER, lineage=secret_lineage),
+        FrameWrite(node_id=gone, frame=hand_frame(gone, "x"), agent_id=WRITER),
+        FrameWrite(node_id=b, frame=hand_frame(b, "by nobody", agent="nobody"), agent_id="nobody"),
+        FrameWrite(node_id=b, frame=good_b, agent_id=WRITER, lineage=lineage_b),
+    ]
+    results = env.api.put_frames(writes)
+    assert results[0] == good_a.frame_id
+    assert isinstance(results[1], MetadataForbiddenValueError)
+    assert isinstance(results[2], NodeNotInTreeError)
+    assert isinstance(results[3], AgentNotFoundError)
+    assert results[4] == good_b.frame_id
+    assert env.counts() == {"frames": 2, "heads": 2, "generations": 2, "artifacts": 6}
+    for node, frame, lineage in ((a, good_a, lineage_a), (b, good_b, lineage_b)):
+        head = env.api.head(node, WRITER, FTYPE)
+        assert head is not None
+        assert (head.frame_id, head.input_key) == (frame.frame_id, lineage.input_key)
+
+
+def test_put_frames_applies_writes_to_one_head_in_order(env: Env) -> None:
+    node = env.node("src/a.py")
+    frames = [generated_frame(node, f"take {n}") for n in range(3)]
+    env.api.put_frames(
+        [FrameWrite(node_id=node, frame=f, agent_id=WRITER, lineage=lin) for f, lin in frames]
+    )
+    rows = env.store.conn.execute("SELECT id, frame_id FROM generations ORDER BY id").fetchall()
+    assert [r[1] for r in rows] == [f.frame_id for f, _ in frames]
+    head = env.api.head(node, WRITER, FTYPE)
+    assert head is not None
+    assert (head.frame_id, head.generation_id) == (frames[-1][0].frame_id, rows[-1][0])
+
+
+def test_put_frames_never_reuses_a_generation_id_that_gc_removed(env: Env) -> None:
+    node = env.node("src/a.py")
+    first, first_lineage = generated_frame(node, "before the edit")
+    env.api.put_frame(node, first, WRITER, first_lineage)
+    (first_id,) = env.store.conn.execute("SELECT max(id) FROM generations").fetchone()
+    (env.root / "src" / "a.py").write_text("def a():\n    return 2\n")
+    env.rescan()
+    env.api.gc(dry_run=False, keep_history=False, compact_store=False)
+    assert env.counts()["generations"] == 0
+    node = env.node("src/a.py")
+    frame, lineage = generated_frame(node, "after the edit")
+    env.api.put_frames([FrameWrite(node_id=node, frame=frame, agent_id=WRITER, lineage=lineage)])
+    head = env.api.head(node, WRITER, FTYPE)
+    assert head is not None and head.generation_id == first_id + 1
+
+
+def test_a_store_failure_in_put_frames_writes_nothing_of_the_batch(env: Env) -> None:
+    api = ContextApi(env.store, _registry(), _after_frame_insert=_fail)
+    writes = [
+        FrameWrite(node_id=n, frame=f, agent_id=WRITER, lineage=lin)
+        for n in (env.node("src/a.py"), env.node("src/b.py"))
+        for f, lin in [generated_frame(n, f"doomed {n.hex()}")]
+    ]
+    with pytest.raises(InjectedFailure):
+        api.put_frames(writes)
+    assert env.counts() == NOTHING
+    # The connection is usable afterwards: the same batch then commits whole.
+    assert env.api.put_frames(writes) == [w.frame.frame_id for w in writes]
+
+
+def test_put_frames_of_nothing_writes_nothing(env: Env) -> None:
+    assert env.api.put_frames([]) == []
+    assert env.counts() == NOTHING
 
 
 # -- heads, input keys and history --------------------------------------------------------

@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tomllib
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,7 @@ from tests.fakes.replies import Reply
 from tests.helpers.trees import write_tree
 
 import contextree
-from contextree.api import ContextApi
+from contextree.api import ContextApi, FrameWrite
 from contextree.bootstrap import configured_secret_values, generation_environment, load_workspace
 from contextree.context.frame import FrameId
 from contextree.context.generation.contracts import (
@@ -245,7 +246,7 @@ def test_the_import_contract_keeps_the_queue_away_from_the_generation_units() ->
     assert required <= set(contract["forbidden_modules"])
 
 
-# --- every frame write goes through ContextApi.put_frame ------------------------------------
+# --- every frame write goes through ContextApi.put_frames (put_frame is one write of it) ----
 
 FILES = {
     "src/app.py": "def app():\n    return 1\n",  # LLM
@@ -260,18 +261,19 @@ KEY = "sk-gate-0123456789abcdef"
 
 @pytest.fixture
 def put_frame_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[bytes, bytes]]:
-    """Every ``ContextApi.put_frame`` call as (node id, frame id), the real method still run."""
+    """Every frame written through ``ContextApi.put_frames`` (which ``put_frame`` calls too)
+    as (node id, frame id), the real method still run."""
     calls: list[tuple[bytes, bytes]] = []
-    real = ContextApi.put_frame
+    real = ContextApi.put_frames
 
-    def spy(
-        self: ContextApi, node_id: NodeId, frame: Any, agent_id: str, lineage: Any = None
-    ) -> Any:
-        frame_id = real(self, node_id, frame, agent_id, lineage)
-        calls.append((bytes(node_id), bytes(frame_id)))
-        return frame_id
+    def spy(self: ContextApi, writes: Sequence[FrameWrite]) -> Any:
+        results = real(self, writes)
+        for write, result in zip(writes, results, strict=True):
+            assert not isinstance(result, Exception), result
+            calls.append((bytes(write.node_id), bytes(result)))
+        return results
 
-    monkeypatch.setattr(ContextApi, "put_frame", spy)
+    monkeypatch.setattr(ContextApi, "put_frames", spy)
     return calls
 
 

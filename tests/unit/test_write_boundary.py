@@ -1,5 +1,6 @@
 """Only ``contextree.store.frames`` holds SQL that writes the frame tables, only ``ContextApi``
-calls its write methods (``put_frame`` the inserts, ``gc`` the sweep, nothing else either),
+calls its write methods (``put_frames``, through its ``_insert`` step, the inserts; ``gc`` the
+sweep; nothing else either; ``put_frame`` is ``put_frames`` of one write),
 and the import contract that keeps everyone else out of the rows module covers every
 top-level package."""
 
@@ -18,7 +19,7 @@ ROWS_MODULE = SRC / "store" / "frames.py"
 API_MODULE = SRC / "api.py"
 #: Each allowed writer and exactly the write methods it calls.
 WRITERS = {
-    "ContextApi.put_frame": {"insert_frame", "insert_artifact", "insert_generation", "set_head"},
+    "ContextApi._insert": {"insert_frames", "insert_artifacts", "insert_generations", "set_heads"},
     "ContextApi.gc": {"sweep"},
 }
 
@@ -106,7 +107,7 @@ def _calls(node: ast.AST, names: set[str]) -> set[str]:
     }
 
 
-def test_only_put_frame_and_gc_call_the_write_methods() -> None:
+def test_only_the_write_boundary_and_gc_call_the_write_methods() -> None:
     writes = _write_methods()
     assert writes == set().union(*WRITERS.values())
     tree = ast.parse(API_MODULE.read_text(encoding="utf-8"))
@@ -125,6 +126,22 @@ def test_only_put_frame_and_gc_call_the_write_methods() -> None:
         if p not in (ROWS_MODULE, API_MODULE) and _calls(ast.parse(p.read_text()), writes)
     ]
     assert elsewhere == []
+
+
+def test_the_insert_step_runs_only_inside_put_frames() -> None:
+    tree = ast.parse(API_MODULE.read_text(encoding="utf-8"))
+    api = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "ContextApi")
+    callers = {
+        fn.name
+        for fn in api.body
+        if isinstance(fn, ast.FunctionDef) and _calls(fn, {"_insert", "put_frames"})
+    }
+    # put_frame delegates to put_frames, and put_frames alone runs the insert step.
+    assert callers == {"put_frame", "put_frames"}
+    put_frame = next(
+        f for f in api.body if isinstance(f, ast.FunctionDef) and f.name == "put_frame"
+    )
+    assert _calls(put_frame, {"_insert", "put_frames"}) == {"put_frames"}
 
 
 def test_the_sweep_deletes_from_every_frame_table() -> None:

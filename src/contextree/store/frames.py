@@ -2,7 +2,7 @@
 
 Owns every SQL statement that touches those four tables; nothing else issues SQL against them.
 Only ``contextree.api`` (and the store's own ``upkeep`` checks, which only read) may import
-this module (an import-linter contract enforces it). Only ``ContextApi.put_frame`` calls the
+this module (an import-linter contract enforces it). Only ``ContextApi.put_frames`` calls the
 insert methods and only ``ContextApi.gc`` calls ``sweep``, each inside one transaction that
 the caller opens. ``sweep`` also prunes the ``nodes`` rows (node ids that left the tree) that
 nothing kept names any more, so that reachability is decided in one place. Rows are plain
@@ -246,71 +246,89 @@ class FrameRows:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
 
-    # -- writes: only ContextApi.put_frame calls these, inside its transaction --------------
+    # -- writes: only ContextApi.put_frames calls these, inside its transaction -------------
+    # Each takes every row of one group commit, so a batch of frames costs one statement per
+    # table, not one per row.
 
-    def insert_frame(self, row: FrameRow) -> bool:
-        """Store a frame unless one with the same id exists; True when it was new."""
-        cur = self.conn.execute(
+    def insert_frames(self, rows: Sequence[FrameRow]) -> None:
+        """Store frames; one whose id is already stored is left as it is (first writer wins)."""
+        self.conn.executemany(
             f"INSERT OR IGNORE INTO frames (schema_version, {_FRAME_COLUMNS}) "  # noqa: S608  # fixed column list
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                FRAME_RECORD_VERSION,
-                row.frame_id,
-                row.basis_kind,
-                row.node_id,
-                row.basis_frame,
-                row.agent_id,
-                row.frame_type,
-                row.content,
-                _encode_metadata(row.metadata),
-                row.created_at_ns,
-            ),
+            [
+                (
+                    FRAME_RECORD_VERSION,
+                    row.frame_id,
+                    row.basis_kind,
+                    row.node_id,
+                    row.basis_frame,
+                    row.agent_id,
+                    row.frame_type,
+                    row.content,
+                    _encode_metadata(row.metadata),
+                    row.created_at_ns,
+                )
+                for row in rows
+            ],
         )
-        return cur.rowcount == 1
 
-    def insert_artifact(self, digest: str, kind: str, body: bytes) -> None:
-        """Store an artifact under its digest (a second copy is ignored)."""
-        self.conn.execute(
+    def insert_artifacts(self, rows: Iterable[tuple[str, str, bytes]]) -> None:
+        """Store (digest, kind, body) artifacts; a second copy of a digest is ignored."""
+        self.conn.executemany(
             "INSERT OR IGNORE INTO artifacts (digest, kind, size, body) VALUES (?, ?, ?, ?)",
-            (digest, kind, len(body), body),
+            [(digest, kind, len(body), body) for digest, kind, body in rows],
         )
 
-    def insert_generation(self, row: GenerationRow) -> int:
-        """Append one generation row; returns its id."""
-        cur = self.conn.execute(
-            "INSERT INTO generations (path, node_id, agent_id, frame_type, frame_id, input_key, "
-            "prompt_digest, context_digest, request_digest, metadata, created_at_ns) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                row.path,
-                row.node_id,
-                row.agent_id,
-                row.frame_type,
-                row.frame_id,
-                row.input_key,
-                row.prompt_digest,
-                row.context_digest,
-                row.request_digest,
-                _encode_metadata(row.metadata),
-                row.created_at_ns,
-            ),
-        )
-        assert cur.lastrowid is not None
-        return cur.lastrowid
+    def insert_generations(self, rows: Sequence[GenerationRow]) -> list[int]:
+        """Append generation rows in order; returns their ids (consecutive, increasing).
 
-    def set_head(self, row: HeadRow) -> None:
-        """Point the head of (node, agent, frame type) at a frame: last write wins."""
-        self.conn.execute(
+        The ids are chosen here, after every id the table ever handed out (AUTOINCREMENT's
+        counter), which is safe because the caller holds the write transaction."""
+        (last,) = self.conn.execute(
+            "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'generations'), 0),"
+            " coalesce((SELECT max(id) FROM generations), 0))"
+        ).fetchone()
+        ids = list(range(int(last) + 1, int(last) + 1 + len(rows)))
+        self.conn.executemany(
+            "INSERT INTO generations (id, path, node_id, agent_id, frame_type, frame_id, "
+            "input_key, prompt_digest, context_digest, request_digest, metadata, created_at_ns) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    gid,
+                    row.path,
+                    row.node_id,
+                    row.agent_id,
+                    row.frame_type,
+                    row.frame_id,
+                    row.input_key,
+                    row.prompt_digest,
+                    row.context_digest,
+                    row.request_digest,
+                    _encode_metadata(row.metadata),
+                    row.created_at_ns,
+                )
+                for gid, row in zip(ids, rows, strict=True)
+            ],
+        )
+        return ids
+
+    def set_heads(self, rows: Sequence[HeadRow]) -> None:
+        """Point heads at frames, in order: last write wins, also within one batch."""
+        self.conn.executemany(
             f"INSERT OR REPLACE INTO heads ({_HEAD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",  # noqa: S608  # fixed column list
-            (
-                row.node_id,
-                row.agent_id,
-                row.frame_type,
-                row.frame_id,
-                row.input_key,
-                row.generation_id,
-                row.updated_at_ns,
-            ),
+            [
+                (
+                    row.node_id,
+                    row.agent_id,
+                    row.frame_type,
+                    row.frame_id,
+                    row.input_key,
+                    row.generation_id,
+                    row.updated_at_ns,
+                )
+                for row in rows
+            ],
         )
 
     # -- gc: only ContextApi.gc calls this, inside its transaction ----------------------------

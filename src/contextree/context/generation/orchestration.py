@@ -6,7 +6,8 @@ directory, from its children's frames as they are now, after they finished) and 
 and returns a ``PreparedCall`` naming the provider that will really be called and an estimate
 of the tokens it will cost. ``execute(prepared)`` calls the provider (or, for withheld and
 empty files, makes the frame without any call), builds the metadata through the one metadata
-path and writes the frame with its lineage through ``ContextApi.put_frame``. The queue owns
+path and writes the frame with its lineage through ``ContextApi.put_frames`` (a group commit
+with the other frames finished in the same event-loop turn: ``frame_writer``). The queue owns
 retries, limits and ordering; this module owns none of them.
 """
 
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 
 from contextree.agents.profile import AgentProfile
 from contextree.agents.registry import AgentRegistry
-from contextree.api import ContextApi, Lineage
+from contextree.api import ContextApi, FrameWrite, Lineage
 from contextree.context.frame import Basis, Frame
 from contextree.context.generation.contracts import (
     FrameResult,
@@ -27,6 +28,7 @@ from contextree.context.generation.contracts import (
     Skip,
 )
 from contextree.context.generation.currency import CurrencyKeys
+from contextree.context.generation.frame_writer import FrameWriter
 from contextree.context.generation.metadata_construction import frame_metadata
 from contextree.context.generation.plan import HEAD_REUSE
 from contextree.context.generation.prompt_collection import (
@@ -72,6 +74,8 @@ class Orchestrator:
         collector: PromptCollector,
     ) -> None:
         self._api = api
+        #: Frames finished in the same event-loop turn share one transaction.
+        self._writer = FrameWriter(api)
         self._tree = tree
         self._agents = agents
         self._providers = providers
@@ -183,8 +187,13 @@ class Orchestrator:
             content=result.content.encode("utf-8"),
             metadata=metadata,
         )
-        frame_id = self._api.put_frame(
-            request.node_id, frame, request.agent_id, _lineage(payload, result, request_digest)
+        frame_id = await self._writer.put(
+            FrameWrite(
+                node_id=request.node_id,
+                frame=frame,
+                agent_id=request.agent_id,
+                lineage=_lineage(payload, result, request_digest),
+            )
         )
         return FrameResult(
             frame_id=frame_id,
