@@ -86,7 +86,8 @@ class _Entry:
     __slots__ = (
         "attempts",
         "backoff",
-        "done",
+        "callbacks",
+        "data",
         "heap_version",
         "outcome",
         "priority",
@@ -106,7 +107,10 @@ class _Entry:
         self.heap_version = -1
         self.timer: asyncio.Task[None] | None = None
         self.outcome: RequestOutcome | None = None
-        self.done = asyncio.Event()
+        #: Called with the outcome when the request finishes, in the order they were added.
+        self.callbacks: list[Callable[[RequestOutcome], None]] = []
+        #: The fields every event about this request carries (its identity never changes).
+        self.data = _request_data(request)
 
     def sort_key(self) -> tuple[int, int, int, int]:
         # heapq pops the smallest: plan items, higher priority, deeper, older first.
@@ -127,12 +131,29 @@ class RequestHandle:
     def done(self) -> bool:
         return self._entry.outcome is not None
 
+    def add_done_callback(self, callback: Callable[[RequestOutcome], None]) -> None:
+        """Call ``callback`` with the outcome when the request finishes (at once if it has).
+        It runs inside the queue's bookkeeping: it must be quick and must not raise."""
+        entry = self._entry
+        if entry.outcome is not None:
+            callback(entry.outcome)
+        else:
+            entry.callbacks.append(callback)
+
     async def wait(self) -> RequestOutcome:
         """The request's outcome. Failures come back as outcomes, never as exceptions;
         cancelling this wait leaves the request and its other waiters alone."""
-        await self._entry.done.wait()
-        assert self._entry.outcome is not None
-        return self._entry.outcome
+        entry = self._entry
+        if entry.outcome is not None:
+            return entry.outcome
+        waiter: asyncio.Future[RequestOutcome] = asyncio.get_running_loop().create_future()
+
+        def wake(outcome: RequestOutcome) -> None:
+            if not waiter.done():
+                waiter.set_result(outcome)
+
+        entry.callbacks.append(wake)
+        return await waiter
 
 
 class _DeadlinePassedError(Exception):
@@ -269,7 +290,7 @@ class FrameGenerationQueue:
         self._push(entry)
         self._emit(
             QueueEvent.ENQUEUED,
-            request,
+            entry,
             priority=int(priority),
             force=request.force,
             plan_id=request.plan_id,
@@ -291,7 +312,7 @@ class FrameGenerationQueue:
             self._push(entry)
         self._emit(
             QueueEvent.DEDUPLICATED,
-            request,
+            _request_data(request),  # the attaching caller's request, as it asked
             state=entry.state.value,
             priority=int(entry.priority),
             force=entry.request.force,
@@ -335,7 +356,7 @@ class FrameGenerationQueue:
         self._move(entry, _State.IN_FLIGHT)
         entry.attempts += 1
         request = entry.request  # later attachers may upgrade entry.request; this attempt won't
-        self._emit(QueueEvent.PROCESSING, request, attempt=entry.attempts)
+        self._emit(QueueEvent.PROCESSING, entry, attempt=entry.attempts)
         self._stats_changed()
         prepared: PreparedCall | None = None
         ended: FrameResult | Skip
@@ -443,7 +464,7 @@ class FrameGenerationQueue:
         entry.timer = self._task_group.create_task(self._release_after(entry, retry.delay_s))
         self._emit(
             QueueEvent.RETRY_SCHEDULED,
-            entry.request,
+            entry,
             attempt=entry.attempts,
             delay_s=retry.delay_s,
             backoff_class=retry.backoff.value,
@@ -486,37 +507,38 @@ class FrameGenerationQueue:
         entry.outcome = outcome
         del self._entries[entry.request.identity]
         self._finished[status] += 1
-        entry.done.set()
+        callbacks, entry.callbacks = entry.callbacks, []
+        for callback in callbacks:
+            callback(outcome)
         if not self._entries:
             self._all_finished.set()
-        self._emit_outcome(outcome, was)
+        self._emit_outcome(entry, outcome, was)
         self._stats_changed()
 
-    def _emit_outcome(self, outcome: RequestOutcome, was: _State) -> None:
-        request = outcome.request
+    def _emit_outcome(self, entry: _Entry, outcome: RequestOutcome, was: _State) -> None:
         if outcome.status is OutcomeStatus.DONE:
             assert outcome.result is not None
             self._emit(
                 QueueEvent.COMPLETED,
-                request,
+                entry,
                 attempt=outcome.attempts,
                 tokens_in=outcome.result.tokens_in,
                 tokens_out=outcome.result.tokens_out,
             )
         elif outcome.status is OutcomeStatus.SKIPPED:
             assert outcome.skip is not None
-            self._emit(QueueEvent.SKIPPED, request, reason=outcome.skip.reason)
+            self._emit(QueueEvent.SKIPPED, entry, reason=outcome.skip.reason)
         elif outcome.status is OutcomeStatus.FAILED:
             assert outcome.error is not None
             self._emit(
                 QueueEvent.FAILED,
-                request,
+                entry,
                 attempts=outcome.attempts,
                 error_class=outcome.error_class,
                 message=_error_message(outcome.error),
             )
         else:
-            self._emit(QueueEvent.CANCELLED, request, attempts=outcome.attempts, state=was.value)
+            self._emit(QueueEvent.CANCELLED, entry, attempts=outcome.attempts, state=was.value)
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -610,9 +632,11 @@ class FrameGenerationQueue:
 
     # --- telemetry -----------------------------------------------------------------------
 
-    def _emit(self, name: QueueEvent, request: GenerationRequest, **fields: EventValue) -> None:
-        data = _request_data(request)
-        data.update(fields)
+    def _emit(
+        self, name: QueueEvent, about: _Entry | dict[str, EventValue], **fields: EventValue
+    ) -> None:
+        base = about.data if isinstance(about, _Entry) else about
+        data = {**base, **fields}
         safe_emit(self._observer, Event(name=name.value, data=data))
 
     def _stats_changed(self) -> None:

@@ -13,8 +13,10 @@ flight. It never builds prompts or calls providers: the queue and orchestration 
 from __future__ import annotations
 
 import asyncio
+import functools
 import heapq
-from collections.abc import Awaitable, Callable
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -183,7 +185,11 @@ class _Run:
         self.result = GenerationResult(plan_id=plan.plan_id)
         self.waiting = {path: len(item.waits_for) for path, item in plan.items.items()}
         self.ready: list[tuple[int, bytes]] = []
-        self.in_flight: dict[asyncio.Task[RequestOutcome], bytes] = {}
+        #: Submitted and not yet settled.
+        self.in_flight: set[bytes] = set()
+        #: Outcomes the queue reported and the executor has not settled yet, in order.
+        self.finished: deque[tuple[bytes, RequestOutcome]] = deque()
+        self._wake: asyncio.Future[None] | None = None
         self.stopped = False
 
     # -- scheduling -----------------------------------------------------------------------
@@ -213,10 +219,22 @@ class _Run:
             if not self.in_flight:
                 self.ready.clear()
                 break
-            done, _pending = await asyncio.wait(self.in_flight, return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
-                path = self.in_flight.pop(task)
-                await self._settle(self.plan.items[path], task.result())
+            if not self.finished:
+                self._wake = asyncio.get_running_loop().create_future()
+                try:
+                    await self._wake
+                finally:
+                    self._wake = None
+            while self.finished:
+                path, outcome = self.finished.popleft()
+                self.in_flight.discard(path)
+                await self._settle(self.plan.items[path], outcome)
+
+    def _on_outcome(self, path: bytes, outcome: RequestOutcome) -> None:
+        """The queue finished a submitted node (called inside the queue's bookkeeping)."""
+        self.finished.append((path, outcome))
+        if self._wake is not None and not self._wake.done():
+            self._wake.set_result(None)
 
     def _make_ready(self, path: bytes) -> None:
         depth = self.plan.items[path].request.depth
@@ -229,8 +247,8 @@ class _Run:
             {**_node_data(self.plan, item), "depth": request.depth},
         )
         handle = await self.executor.queue.enqueue(request, Priority.URGENT)
-        task = asyncio.ensure_future(_wait(handle.wait()))
-        self.in_flight[task] = request.path
+        self.in_flight.add(request.path)
+        handle.add_done_callback(functools.partial(self._on_outcome, request.path))
 
     # -- outcomes -------------------------------------------------------------------------
 
@@ -325,10 +343,6 @@ _EVENTS = {
     NodeStatus.BLOCKED: "node_generation_blocked",
     NodeStatus.CANCELLED: "node_generation_cancelled",
 }
-
-
-async def _wait(waiting: Awaitable[RequestOutcome]) -> RequestOutcome:
-    return await waiting
 
 
 def _node_data(plan: GenerationPlan, item: PlanItem) -> dict[str, EventValue]:
