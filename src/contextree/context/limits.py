@@ -1,8 +1,9 @@
 """Concurrency and rate limits for provider calls.
 
 Owns the limits the queue applies between ``prepare`` and ``execute``: a concurrency slot per
-agent, a concurrency slot per provider, and a per-provider ``RateLimiter`` (requests per minute
-and tokens per minute, paused on a 429). The overall limit is the queue's worker count. Limits
+agent, a concurrency slot per provider, a per-provider ``RateLimiter`` (requests per minute and
+tokens per minute, paused on a 429) and the overall concurrency slot, taken last so that no
+request holds an overall slot while a narrower limit keeps it waiting. Limits
 wait on an injected ``Clock`` and are built from a ``limits_for(provider name)`` callable the
 composition root supplies, so this module never imports ``contextree.providers``. It decides
 nothing about retries and never calls a provider.
@@ -230,12 +231,16 @@ class GenerationLimits:
         clock: Clock,
         max_concurrency_per_agent: int | None,
         limits_for: Callable[[str], ProviderLimits],
+        max_concurrency: int | None = None,
     ) -> None:
         if max_concurrency_per_agent is not None and max_concurrency_per_agent < 1:
             raise ConfigError(
                 f"max_concurrency_per_agent must be at least 1 (got {max_concurrency_per_agent})"
             )
+        if max_concurrency is not None and max_concurrency < 1:
+            raise ConfigError(f"max_concurrency must be at least 1 (got {max_concurrency})")
         self._clock = clock
+        self._overall = None if max_concurrency is None else Slots(max_concurrency)
         self._limits_for = limits_for
         self._provider_limits: dict[str, ProviderLimits] = {}
         self._agent_slots = KeyedSlots(lambda _agent: max_concurrency_per_agent)
@@ -266,20 +271,31 @@ class GenerationLimits:
     async def hold(
         self, *, agent_id: str, provider_name: str, token_estimate: int
     ) -> AsyncIterator[RateLimiter]:
-        """Take the agent's slot, then the provider's slot, then the provider's rate budget;
-        give both slots back on exit, whatever happens. Yields the provider's rate limiter so
-        the caller can ``correct`` it with the real token count."""
+        """Take the agent's slot, then the provider's slot, then the provider's rate budget,
+        then an overall slot; give the slots back on exit, whatever happens. Yields the
+        provider's rate limiter so the caller can ``correct`` it with the real token count."""
         await self._agent_slots.acquire(agent_id)
         try:
             await self._provider_slots.acquire(provider_name)
             try:
                 limiter = self.rate_limiter(provider_name)
                 await limiter.acquire(token_estimate)
-                yield limiter
+                overall = self._overall
+                if overall is None:
+                    yield limiter
+                else:
+                    await overall.acquire()
+                    try:
+                        yield limiter
+                    finally:
+                        overall.release()
             finally:
                 self._provider_slots.release(provider_name)
         finally:
             self._agent_slots.release(agent_id)
+
+    def overall_in_use(self) -> int:
+        return 0 if self._overall is None else self._overall.in_use
 
     def agent_in_use(self, agent_id: str) -> int:
         return self._agent_slots.in_use(agent_id)

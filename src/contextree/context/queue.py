@@ -73,7 +73,7 @@ log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
 
-class _State(enum.Enum):
+class _State(enum.StrEnum):
     PENDING = "pending"
     DELAYED = "delayed"
     IN_FLIGHT = "in_flight"
@@ -208,6 +208,7 @@ class FrameGenerationQueue:
         self._retry = RetryPolicy(config, rng)
         self._limits = GenerationLimits(
             clock=clock,
+            max_concurrency=config.max_concurrency,
             max_concurrency_per_agent=config.max_concurrency_per_agent,
             limits_for=limits_for,
         )
@@ -556,7 +557,7 @@ class FrameGenerationQueue:
                 self._task_group = task_group
                 self._workers = [
                     task_group.create_task(self._worker(), name=f"generation-worker-{i}")
-                    for i in range(self._config.max_concurrency)
+                    for i in range(self._config.workers)
                 ]
         finally:
             # No worker is left: nothing unfinished can finish any more.

@@ -36,10 +36,16 @@ class QueueClosedError(RuntimeFailure):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class QueueConfig:
     """How the queue behaves. ``attempt_timeout_s`` None relies on the provider's own timeouts;
-    when set, each ``execute`` that takes longer ends as a retryable ``client_timeout``."""
+    when set, each ``execute`` that takes longer ends as a retryable ``client_timeout``.
+
+    ``max_concurrency`` bounds the ``execute`` calls (provider calls and frame writes) running
+    at once. ``prepare_ahead`` workers beyond it prepare the next requests while every slot is
+    busy, so a slot that frees goes to a call that is ready at once; None means a quarter of
+    ``max_concurrency`` (at least 1), 0 that a request is prepared only once a slot is free."""
 
     max_pending: int = 10_000
     max_concurrency: int = 8
+    prepare_ahead: int | None = None
     max_concurrency_per_agent: int | None = None
     max_attempts: int = 4
     backoff_base_s: float = 1.0
@@ -51,11 +57,21 @@ class QueueConfig:
         for name in ("max_pending", "max_concurrency", "max_attempts"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"queue setting {name} must be at least 1")
+        if self.prepare_ahead is not None and self.prepare_ahead < 0:
+            raise ConfigError("queue setting prepare_ahead must not be negative")
         for name in ("backoff_base_s", "backoff_cap_s", "max_retry_after_s"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"queue setting {name} must not be negative")
         if self.attempt_timeout_s is not None and self.attempt_timeout_s <= 0:
             raise ConfigError("queue setting attempt_timeout_s must be positive (or unset)")
+
+    @property
+    def workers(self) -> int:
+        """Worker tasks: one per concurrency slot, plus the ones that prepare ahead."""
+        ahead = self.prepare_ahead
+        if ahead is None:
+            ahead = max(1, self.max_concurrency // 4)
+        return self.max_concurrency + ahead
 
 
 class OutcomeStatus(StrEnum):

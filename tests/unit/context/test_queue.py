@@ -158,7 +158,7 @@ def make_queue(
     limits: dict[str, ProviderLimits] | None = None,
     **config: object,
 ) -> FrameGenerationQueue:
-    settings = {"max_concurrency": 1, "max_attempts": 4, **config}
+    settings = {"max_concurrency": 1, "max_attempts": 4, "prepare_ahead": 0, **config}
     provider_limits = limits or {}
     return FrameGenerationQueue(
         orchestration,
@@ -582,6 +582,42 @@ async def test_per_provider_concurrency_is_respected() -> None:
     assert p1_starts == pytest.approx([0.0, 0.0, 1.0, 1.0, 2.0, 2.0])
     # p2 is not held back by p1's limit: both free workers run p2 from the start.
     assert sorted(c.at for c in orch.executed if c.path.startswith("p2"))[:2] == [0.0, 0.0]
+
+
+async def test_prepare_ahead_readies_the_next_call_while_every_slot_is_busy() -> None:
+    clock = FakeClock()
+    orch = ScriptedOrchestration(clock, prepare_s=0.5)
+    queue = make_queue(orch, max_concurrency=1, prepare_ahead=1)
+    await run_all(queue, clock, [req("a"), req("b"), req("c")])
+    # b was prepared during a's call and starts the moment a's slot frees; one call at a time.
+    assert [(c.path, c.at) for c in orch.prepared] == [("a", 0.0), ("b", 0.0), ("c", 1.5)]
+    assert [(c.path, c.at) for c in orch.executed] == [("a", 0.5), ("b", 1.5), ("c", 2.5)]
+    assert orch.peak["*"] == 1
+
+
+async def test_without_prepare_ahead_a_request_is_prepared_only_when_a_slot_is_free() -> None:
+    clock = FakeClock()
+    orch = ScriptedOrchestration(clock, prepare_s=0.5)
+    queue = make_queue(orch, max_concurrency=1, prepare_ahead=0)
+    await run_all(queue, clock, [req("a"), req("b"), req("c")])
+    assert [(c.path, c.at) for c in orch.executed] == [("a", 0.5), ("b", 2.0), ("c", 3.5)]
+
+
+async def test_prepare_ahead_never_exceeds_the_overall_concurrency() -> None:
+    clock = FakeClock()
+    orch = ScriptedOrchestration(clock, prepare_s=0.25)
+    queue = make_queue(orch, max_concurrency=3, prepare_ahead=5)
+    await run_all(queue, clock, [req(f"n{i}") for i in range(20)])
+    assert orch.peak["*"] == 3
+    assert len(orch.executed) == 20
+
+
+def test_the_default_prepare_ahead_is_a_quarter_of_the_concurrency() -> None:
+    assert QueueConfig(max_concurrency=64).workers == 80
+    assert QueueConfig(max_concurrency=1).workers == 2
+    assert QueueConfig(max_concurrency=8, prepare_ahead=0).workers == 8
+    with pytest.raises(errors.ConfigError, match="prepare_ahead"):
+        QueueConfig(prepare_ahead=-1)
 
 
 async def test_per_agent_concurrency_is_respected() -> None:
