@@ -236,6 +236,12 @@ class FrameGenerationQueue:
         self, request: GenerationRequest, priority: Priority = Priority.NORMAL
     ) -> RequestHandle:
         """Add a request, or attach to the unfinished one with the same identity."""
+        return self.enqueue_nowait(request, priority)
+
+    def enqueue_nowait(
+        self, request: GenerationRequest, priority: Priority = Priority.NORMAL
+    ) -> RequestHandle:
+        """``enqueue`` for callers already on the event loop (it never waits)."""
         self._check_open()
         entry = self._entries.get(request.identity)
         if entry is not None:

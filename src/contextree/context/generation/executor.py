@@ -191,6 +191,16 @@ class _Run:
         self.finished: deque[tuple[bytes, RequestOutcome]] = deque()
         self._wake: asyncio.Future[None] | None = None
         self.stopped = False
+        spec = plan.spec
+        #: Event fields shared by every node of the plan (its requests all come from spec).
+        self.common: dict[str, EventValue] = {
+            "plan_id": plan.plan_id,
+            "agent_id": spec.agent_id,
+            "provider_name": spec.provider_name,
+            "frame_type": spec.frame_type,
+        }
+        #: path -> (node id in hex, display path), for the nodes events were emitted about.
+        self.names: dict[bytes, tuple[str, str]] = {}
 
     # -- scheduling -----------------------------------------------------------------------
 
@@ -215,7 +225,7 @@ class _Run:
             while self.ready and len(self.in_flight) < self.executor.window and not self.stopped:
                 _, path = heapq.heappop(self.ready)
                 if path not in self.result.nodes:
-                    await self._submit(self.plan.items[path])
+                    self._submit(self.plan.items[path])
             if not self.in_flight:
                 self.ready.clear()
                 break
@@ -240,15 +250,22 @@ class _Run:
         depth = self.plan.items[path].request.depth
         heapq.heappush(self.ready, (-depth, path))
 
-    async def _submit(self, item: PlanItem) -> None:
+    def _submit(self, item: PlanItem) -> None:
         request = item.request
         self.executor._emit(
             "node_generation_started",
-            {**_node_data(self.plan, item), "depth": request.depth},
+            {**self._node_data(request.path, request.node_id), "depth": request.depth},
         )
-        handle = await self.executor.queue.enqueue(request, Priority.URGENT)
+        handle = self.executor.queue.enqueue_nowait(request, Priority.URGENT)
         self.in_flight.add(request.path)
         handle.add_done_callback(functools.partial(self._on_outcome, request.path))
+
+    def _node_data(self, path: bytes, node_id: bytes) -> dict[str, EventValue]:
+        """The fields every node event carries (ids rendered once per node)."""
+        names = self.names.get(path)
+        if names is None:
+            names = self.names[path] = (node_id.hex(), display_path(path))
+        return {**self.common, "node_id": names[0], "path": names[1]}
 
     # -- outcomes -------------------------------------------------------------------------
 
@@ -296,7 +313,10 @@ class _Run:
         executor = self.executor
         event = _EVENTS.get(node.status)
         if event is not None:
-            executor._emit(event, _result_data(self.plan, node))
+            data = self._node_data(node.path, node.node_id)
+            data["status"] = node.status.value
+            _add_outcome_fields(data, node)
+            executor._emit(event, data)
         if executor.on_result is not None:
             executor.on_result(node)
 
@@ -345,38 +365,20 @@ _EVENTS = {
 }
 
 
-def _node_data(plan: GenerationPlan, item: PlanItem) -> dict[str, EventValue]:
-    request = item.request
-    return {
-        "plan_id": plan.plan_id,
-        "node_id": request.node_id.hex(),
-        "path": display_path(request.path),
-        "agent_id": request.agent_id,
-        "provider_name": request.provider_name,
-        "frame_type": request.frame_type,
-    }
-
-
-def _result_data(plan: GenerationPlan, node: NodeResult) -> dict[str, EventValue]:
-    data: dict[str, EventValue] = {
-        "plan_id": plan.plan_id,
-        "node_id": node.node_id.hex(),
-        "path": display_path(node.path),
-        "status": node.status.value,
-        "agent_id": plan.spec.agent_id,
-        "provider_name": plan.spec.provider_name,
-        "frame_type": plan.spec.frame_type,
-    }
+def _add_outcome_fields(data: dict[str, EventValue], node: NodeResult) -> None:
+    """The fields a node's outcome event carries besides the common ones, where set."""
+    if node.frame_id:
+        data["frame_id"] = node.frame_id.hex()
     optional: dict[str, EventValue] = {
-        "frame_id": node.frame_id.hex() if node.frame_id else None,
         "error_class": node.error_class,
         "error": node.message,
         "attempts": node.attempts or None,
         "blocked_by": display_path(node.blocked_by) if node.blocked_by is not None else None,
         "reason": node.reason,
     }
-    data.update({k: v for k, v in optional.items() if v is not None})
-    return data
+    for key, value in optional.items():
+        if value is not None:
+            data[key] = value
 
 
 def _node_result(item: PlanItem, outcome: RequestOutcome) -> NodeResult:
