@@ -313,7 +313,8 @@ def rig_floor(url: str, concurrency: int, latency: Mapping[str, float]) -> float
     async def main() -> list[float]:
         extra: list[float] = []
         slots = asyncio.Semaphore(concurrency)
-        async with aiohttp.ClientSession() as session:
+        connector = aiohttp.TCPConnector(limit=concurrency)
+        async with aiohttp.ClientSession(connector=connector) as session:
 
             async def one(path: str) -> None:
                 body = {
@@ -728,8 +729,13 @@ def bench_overhead(tmp: Path, packages: Sequence[str] | None) -> dict[str, Any]:
             rows.append(throughput_row("instant fake, HTTP", concurrency, stats))
         fresh_scan(root)
         print("  instant fake, c=1, unit timers ...", flush=True)
-        with timers.installed():
-            timed = run_once(root, provider=PROVIDER, concurrency=1)
+        # No preparing ahead: one node at a time, so the units' wall times add up.
+        os.environ["CONTEXTREE_GENERATION__PREPARE_AHEAD"] = "0"
+        try:
+            with timers.installed():
+                timed = run_once(root, provider=PROVIDER, concurrency=1)
+        finally:
+            del os.environ["CONTEXTREE_GENERATION__PREPARE_AHEAD"]
         print("  plan + executor + queue alone ...", flush=True)
         scheduler = scheduler_overhead(root, 64)
     shutil.rmtree(root)

@@ -66,6 +66,16 @@ class GenerationSettings(BaseModel):
     max_concurrency_per_agent: int = Field(
         default=0, ge=0, description="Calls in flight at once per agent; 0 means no extra limit."
     )
+    prepare_ahead: int = Field(
+        default=-1,
+        ge=-1,
+        le=4096,
+        description=(
+            "Nodes whose prompts are prepared while every call slot is busy, so a freed slot "
+            "starts the next call at once; -1 means a quarter of the concurrency (at least 1), "
+            "0 that a prompt is prepared only once a slot is free."
+        ),
+    )
     max_attempts: int = Field(
         default=4, ge=1, le=20, description="Attempts per node for retryable provider errors."
     )

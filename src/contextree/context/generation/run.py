@@ -48,6 +48,7 @@ from contextree.context.queue import FrameGenerationQueue, QueueConfig
 from contextree.errors import AgentNotFoundError, ConfigError, PathNotFoundError, UsageError
 from contextree.providers import ProviderHttp, ProviderRegistry
 from contextree.providers.profiles import STRUCTURAL
+from contextree.store.checkpoint import BackgroundCheckpointer
 from contextree.store.db import Store
 from contextree.store.tree import Entry, TreeRows
 from contextree.telemetry import Observer
@@ -328,6 +329,7 @@ class _Run:
             config=QueueConfig(
                 max_pending=gen.max_pending,
                 max_concurrency=self.concurrency,
+                prepare_ahead=None if gen.prepare_ahead < 0 else gen.prepare_ahead,
                 max_concurrency_per_agent=gen.max_concurrency_per_agent or None,
                 max_attempts=gen.max_attempts,
                 backoff_base_s=gen.backoff_base_s,
@@ -378,8 +380,11 @@ class _Run:
             if control is not None:
                 control.attach(executor, queue, self.env.clock)
             try:
-                async with queue:
-                    return await executor.run(plan)
+                # Frame commits must not stall the event loop on the disk's sync: the log is
+                # copied back into the database by a thread of its own while the run writes.
+                with BackgroundCheckpointer(self.env.store):
+                    async with queue:
+                        return await executor.run(plan)
             finally:
                 if control is not None:
                     await control.close()
