@@ -43,17 +43,35 @@ class HttpReply:
     elapsed_s: float
 
 
-def ssl_context(environ: Mapping[str, str]) -> ssl.SSLContext:
+def ssl_context(environ: Mapping[str, str]) -> ssl.SSLContext | bool:
     """The system trust store plus the CA bundles named by ``SSL_CERT_FILE``,
-    ``SSL_CERT_DIR``, ``REQUESTS_CA_BUNDLE`` or ``CURL_CA_BUNDLE`` (corporate proxies)."""
-    chosen = tuple((var, environ.get(var, "")) for var in _CA_VARS)
-    return _cached_context(tuple((var, path) for var, path in chosen if path))
+    ``SSL_CERT_DIR``, ``REQUESTS_CA_BUNDLE`` or ``CURL_CA_BUNDLE`` (corporate proxies).
+    ``True`` when they name nothing beyond the system store (unset, or the very files it
+    loads anyway, as many CI images set them): aiohttp's own verifying context, built when
+    it is imported, is then the same thing, and building another costs a tenth of a second
+    or more per run."""
+    known = _system_store()
+    chosen: list[tuple[str, str]] = []
+    for var in _CA_VARS:
+        path = environ.get(var, "")
+        if path and (real := os.path.realpath(path)) not in known:
+            known.add(real)
+            chosen.append((var, path))
+    return _cached_context(tuple(chosen)) if chosen else True
+
+
+def _system_store() -> set[str]:
+    """The files and directories ``ssl.create_default_context`` loads, resolved."""
+    paths = ssl.get_default_verify_paths()
+    found = (paths.cafile, paths.capath, paths.openssl_cafile, paths.openssl_capath)
+    return {os.path.realpath(p) for p in found if p}
 
 
 @functools.lru_cache(maxsize=4)
 def _cached_context(bundles: tuple[tuple[str, str], ...]) -> ssl.SSLContext:
     # Loading the trust store takes tens of milliseconds; one context is safe to share.
     context = ssl.create_default_context()
+    context.set_alpn_protocols(("http/1.1",))  # as aiohttp's own context does
     for var, path in bundles:
         try:
             if var == "SSL_CERT_DIR":
