@@ -227,7 +227,7 @@ class ContextApi:
         secrets = tuple(self._secret_values())
         with self._lock, self._store.transaction():
             entries = self._tree.entries_by_nodes(writes[i].node_id for i in agents_ok)
-            accepted: list[tuple[FrameWrite, Entry, list[tuple[str, str, bytes]]]] = []
+            accepted: list[tuple[FrameWrite, Entry, list[_Artifact]]] = []
             for i in agents_ok:
                 write = writes[i]
                 try:
@@ -385,11 +385,7 @@ class ContextApi:
     def _entry(self, node_id: NodeId) -> Entry:
         entry = self._tree.entry_by_node(node_id)
         if entry is None:
-            raise NodeNotInTreeError(
-                f"node {node_id.hex()} is not in the latest scan",
-                hint="The workspace changed since that node id was read: run `contextree scan` "
-                "and look the path up again.",
-            )
+            raise _not_in_tree(node_id)
         return entry
 
     def _frame_entry(self, generation_id: int, *, is_head: bool) -> FrameEntry:
@@ -426,11 +422,7 @@ def _check_write(
     """``put_frame``'s checks after the writer's (node in the tree, basis, agent, metadata,
     lineage), in that order; the artifacts to store when all pass."""
     if entry is None:
-        raise NodeNotInTreeError(
-            f"node {write.node_id.hex()} is not in the latest scan",
-            hint="The workspace changed since that node id was read: run `contextree scan` "
-            "and look the path up again.",
-        )
+        raise _not_in_tree(write.node_id)
     frame = write.frame
     _check_basis(frame.basis, write.node_id)
     if frame.agent_id != write.agent_id:
@@ -444,6 +436,14 @@ def _check_write(
         secret_values=secret_values,
     )
     return _check_lineage(frame, write.lineage)
+
+
+def _not_in_tree(node_id: NodeId) -> NodeNotInTreeError:
+    return NodeNotInTreeError(
+        f"node {node_id.hex()} is not in the latest scan",
+        hint="The workspace changed since that node id was read: run `contextree scan` "
+        "and look the path up again.",
+    )
 
 
 def _generation_row(write: FrameWrite, path: bytes, now: int) -> GenerationRow:
