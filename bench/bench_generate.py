@@ -73,7 +73,12 @@ from contextree.bootstrap import generation_environment, load_workspace
 from contextree.context.clock import MonotonicClock
 from contextree.context.frame import FrameId
 from contextree.context.generation import run as run_module
-from contextree.context.generation.contracts import FrameResult, GenerationRequest, PreparedCall
+from contextree.context.generation.contracts import (
+    ExecutedCall,
+    FrameResult,
+    GenerationRequest,
+    PreparedCall,
+)
 from contextree.context.generation.executor import Executor, NodeStatus, Schedule
 from contextree.context.generation.orchestration import Orchestrator
 from contextree.context.generation.plan import PlanSpec, build_plan
@@ -426,11 +431,12 @@ class RunStats:
 @contextlib.contextmanager
 def slot_times() -> Iterator[dict[str, float]]:
     """node id -> seconds in ``Orchestrator.execute``: the time a node holds a concurrency
-    slot (the queue takes the slot right before ``execute`` and gives it back right after)."""
+    slot (the queue takes the slot right before ``execute`` and gives it back right after;
+    the frame is written after that, by ``commit``)."""
     times: dict[str, float] = {}
     original = Orchestrator.execute
 
-    async def timed(self: Orchestrator, prepared: PreparedCall) -> FrameResult:
+    async def timed(self: Orchestrator, prepared: PreparedCall) -> ExecutedCall:
         started = time.perf_counter()
         try:
             return await original(self, prepared)
@@ -724,7 +730,10 @@ class InstantOrchestration:
             request=request, provider_name="instant", token_estimate=0, input_key="", payload=None
         )
 
-    async def execute(self, prepared: PreparedCall) -> FrameResult:
+    async def execute(self, prepared: PreparedCall) -> ExecutedCall:
+        return ExecutedCall(prepared=prepared, tokens_in=0, tokens_out=0, payload=None)
+
+    async def commit(self, executed: ExecutedCall) -> FrameResult:
         return FrameResult(
             frame_id=FrameId(bytes(32)),
             tokens_in=0,

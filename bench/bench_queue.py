@@ -57,6 +57,7 @@ from contextree.config.settings import ProviderSettings
 from contextree.context.clock import MonotonicClock
 from contextree.context.frame import FrameId, default_frame_type
 from contextree.context.generation.contracts import (
+    ExecutedCall,
     FrameResult,
     GenerationRequest,
     Orchestration,
@@ -198,13 +199,22 @@ class ThinOrchestration:
             request=request, provider_name="fake", token_estimate=0, input_key="", payload=None
         )
 
-    async def execute(self, prepared: PreparedCall) -> FrameResult:
+    async def execute(self, prepared: PreparedCall) -> ExecutedCall:
         result = await self._providers.call("fake", THIN_MESSAGES, None, event_data={})
-        return FrameResult(
-            frame_id=NO_FRAME,
+        return ExecutedCall(
+            prepared=prepared,
             tokens_in=result.tokens_in,
             tokens_out=result.tokens_out,
-            served_model=result.served_model,
+            payload=result.served_model,
+        )
+
+    async def commit(self, executed: ExecutedCall) -> FrameResult:
+        assert isinstance(executed.payload, str)
+        return FrameResult(
+            frame_id=NO_FRAME,
+            tokens_in=executed.tokens_in,
+            tokens_out=executed.tokens_out,
+            served_model=executed.payload,
             provider_name="fake",
         )
 

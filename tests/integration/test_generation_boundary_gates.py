@@ -38,6 +38,7 @@ from contextree.api import ContextApi, FrameWrite
 from contextree.bootstrap import configured_secret_values, generation_environment, load_workspace
 from contextree.context.frame import FrameId
 from contextree.context.generation.contracts import (
+    ExecutedCall,
     FrameResult,
     GenerationRequest,
     PreparedCall,
@@ -114,7 +115,7 @@ class RecordingOrchestration:
         self.prepared.append(prepared)
         return prepared
 
-    async def execute(self, prepared: PreparedCall) -> FrameResult:
+    async def execute(self, prepared: PreparedCall) -> ExecutedCall:
         path = prepared.request.path.decode()
         self.calls.append(("execute", path))
         self.executed.append(prepared)
@@ -122,12 +123,22 @@ class RecordingOrchestration:
             raise AuthFailedError("refused", status=401)
         if path in self.fail_first and self.calls.count(("execute", path)) == 1:
             raise ServerError("try again", status=500)
-        return FrameResult(
-            frame_id=FrameId(hashlib.sha256(path.encode()).digest()),
+        return ExecutedCall(
+            prepared=prepared,
             tokens_in=3,
             tokens_out=2,
+            payload=Untouchable(path, self.payload_reads),
+        )
+
+    async def commit(self, executed: ExecutedCall) -> FrameResult:
+        path = executed.prepared.request.path.decode()
+        self.calls.append(("commit", path))
+        return FrameResult(
+            frame_id=FrameId(hashlib.sha256(path.encode()).digest()),
+            tokens_in=executed.tokens_in,
+            tokens_out=executed.tokens_out,
             served_model="recorded-model",
-            provider_name=prepared.provider_name,
+            provider_name=executed.prepared.provider_name,
         )
 
 
@@ -178,21 +189,23 @@ async def _drive(orchestration: RecordingOrchestration, paths: list[str]) -> dic
     }
 
 
-async def test_the_queue_drives_its_orchestration_only_through_prepare_and_execute() -> None:
+async def test_the_queue_drives_its_orchestration_only_through_its_contract() -> None:
     orchestration = RecordingOrchestration(
         fail_first={"src/flaky.py"}, skip={"src/current.py"}, refuse={"src/denied.py"}
     )
     paths = ["src/ok.py", "src/flaky.py", "src/current.py", "src/denied.py"]
     driven = await _drive(orchestration, paths)
     # Nothing but the contract was looked up on the orchestration, ever.
-    assert set(driven["looked_up"]) == {"prepare", "execute"}
+    assert set(driven["looked_up"]) == {"prepare", "execute", "commit"}
     assert Counter(orchestration.calls) == Counter(
         {
             ("prepare", "src/ok.py"): 1,
             ("execute", "src/ok.py"): 1,
+            ("commit", "src/ok.py"): 1,
             # A retry goes through prepare again (currency may have changed meanwhile).
             ("prepare", "src/flaky.py"): 2,
             ("execute", "src/flaky.py"): 2,
+            ("commit", "src/flaky.py"): 1,
             ("prepare", "src/current.py"): 1,
             ("prepare", "src/denied.py"): 1,
             ("execute", "src/denied.py"): 1,
@@ -201,8 +214,9 @@ async def test_the_queue_drives_its_orchestration_only_through_prepare_and_execu
     for path in paths:
         mine = [c for c in orchestration.calls if c[1] == path]
         assert mine[0][0] == "prepare"
-        # Each execute follows a prepare of the same attempt.
+        # Each execute follows a prepare of the same attempt, and each commit an execute.
         assert all(a[0] == "prepare" for a, b in itertools.pairwise(mine) if b[0] == "execute")
+        assert all(a[0] == "execute" for a, b in itertools.pairwise(mine) if b[0] == "commit")
     statuses = {p: o.status for p, o in driven["outcomes"].items()}
     assert statuses == {
         "src/ok.py": OutcomeStatus.DONE,

@@ -71,7 +71,7 @@ async def orchestrator(
 async def generate(orchestrator: Orchestrator, world: World, path: str) -> FrameResult:
     prepared = await orchestrator.prepare(world.request(path, provider="fake"))
     assert isinstance(prepared, PreparedCall), path
-    return await orchestrator.execute(prepared)
+    return await orchestrator.commit(await orchestrator.execute(prepared))
 
 
 def fake_key(world: World, path: str, children: list[bytes] | None = None) -> str:
@@ -132,7 +132,9 @@ async def test_a_forced_request_never_skips(world: World, orchestrator: Orchestr
     assert isinstance(prepared, PreparedCall)
     assert prepared.request is forced
     assert prepared.input_key == fake_key(world, "src/a.py")
-    assert (await orchestrator.execute(prepared)).frame_id == first.frame_id
+    assert (
+        await orchestrator.commit(await orchestrator.execute(prepared))
+    ).frame_id == first.frame_id
 
 
 async def test_a_head_written_without_lineage_is_never_current(
@@ -161,7 +163,7 @@ async def test_execute_writes_the_generated_metadata_and_retrievable_lineage(
     prompt_bytes = len(SYSTEM_PROMPT.encode()) + len(user.encode())
     assert prepared.token_estimate == prompt_bytes // 4 + DEFAULT_OUTPUT_ESTIMATE
 
-    result = await orchestrator.execute(prepared)
+    result = await orchestrator.commit(await orchestrator.execute(prepared))
 
     (sent,) = server.completion_requests()
     assert sent.body["messages"] == [
@@ -226,7 +228,7 @@ async def test_withheld_and_empty_files_get_frames_without_any_provider_call(
     prepared = await orchestrator.prepare(world.request(path, provider="fake"))
     assert isinstance(prepared, PreparedCall)
     assert (prepared.provider_name, prepared.token_estimate) == ("structural", 0)
-    result = await orchestrator.execute(prepared)
+    result = await orchestrator.commit(await orchestrator.execute(prepared))
     assert result == FrameResult(
         frame_id=head_frame(world, path),
         tokens_in=0,
@@ -266,7 +268,7 @@ async def test_a_lockfile_goes_to_the_structural_provider_but_keys_on_the_reques
     prepared = await orchestrator.prepare(request)
     assert isinstance(prepared, PreparedCall)
     assert (prepared.provider_name, prepared.token_estimate) == ("structural", 0)
-    result = await orchestrator.execute(prepared)
+    result = await orchestrator.commit(await orchestrator.execute(prepared))
     assert (result.provider_name, result.served_model) == ("structural", "structural-1")
     assert server.requests == []
     assert [e.data["provider_name"] for e in observer.events] == ["structural", "structural"]

@@ -57,7 +57,7 @@ async def test_preparing_a_directory_reads_its_childrens_heads_once(world: World
     for path in ("src/sub/c.py", "src/sub", "src/a.py", "src/b.py"):
         prepared = await orchestrator.prepare(world.request(path))
         assert isinstance(prepared, PreparedCall)
-        await orchestrator.execute(prepared)
+        await orchestrator.commit(await orchestrator.execute(prepared))
     request, entry = world.request("src"), world.entry("src")
     api.heads_calls = 0
     prepared = await orchestrator.prepare(request)

@@ -5,8 +5,9 @@ first, then age), dedupe on (node, agent, frame type) with every waiter getting 
 the worker tasks, concurrency and rate limits around each provider call, retry decisions (made
 from the error alone), the per-attempt timeout, shutdown, stats and queue telemetry.
 
-It must not know how a frame is generated: it calls an injected ``Orchestration``'s ``prepare``
-and ``execute`` and reads only the scheduling fields of a ``PreparedCall``. It must not import
+It must not know how a frame is generated: it calls an injected ``Orchestration``'s ``prepare``,
+``execute`` (holding a slot) and ``commit`` (slot released) and reads only the scheduling fields
+of a ``PreparedCall`` and the token counts of an ``ExecutedCall``. It must not import
 ``contextree.providers``, ``contextree.metadata``, the prompt, provider or metadata units of
 ``context.generation``, or aiohttp, directly or indirectly (import-linter checks it). It is the
 only layer that retries, and it never sleeps while holding a slot.
@@ -29,6 +30,7 @@ from typing import Self, TypeVar
 
 from contextree.context.clock import Clock
 from contextree.context.generation.contracts import (
+    ExecutedCall,
     FrameResult,
     GenerationRequest,
     Orchestration,
@@ -373,7 +375,8 @@ class FrameGenerationQueue:
                 ended = step
             else:
                 prepared = step
-                ended = await self._call(request, prepared)
+                executed = await self._call(request, prepared)
+                ended = await self._orchestration.commit(executed)
         except asyncio.CancelledError:
             self._finish(entry, OutcomeStatus.CANCELLED)
             raise
@@ -385,17 +388,18 @@ class FrameGenerationQueue:
         else:
             self._finish(entry, OutcomeStatus.DONE, result=ended)
 
-    async def _call(self, request: GenerationRequest, prepared: PreparedCall) -> FrameResult:
+    async def _call(self, request: GenerationRequest, prepared: PreparedCall) -> ExecutedCall:
+        """``execute`` inside the limits; the slot is released before the frame is written."""
         async with self._limits.hold(
             agent_id=request.agent_id,
             provider_name=prepared.provider_name,
             token_estimate=prepared.token_estimate,
         ) as rate_limiter:
-            result = await self._execute(prepared)
-            rate_limiter.correct(prepared.token_estimate, result.tokens_in + result.tokens_out)
-        return result
+            executed = await self._execute(prepared)
+            rate_limiter.correct(prepared.token_estimate, executed.tokens_in + executed.tokens_out)
+        return executed
 
-    async def _execute(self, prepared: PreparedCall) -> FrameResult:
+    async def _execute(self, prepared: PreparedCall) -> ExecutedCall:
         timeout = self._config.attempt_timeout_s
         if timeout is None:
             return await self._orchestration.execute(prepared)

@@ -38,10 +38,11 @@ class QueueConfig:
     """How the queue behaves. ``attempt_timeout_s`` None relies on the provider's own timeouts;
     when set, each ``execute`` that takes longer ends as a retryable ``client_timeout``.
 
-    ``max_concurrency`` bounds the ``execute`` calls (provider calls and frame writes) running
-    at once. ``prepare_ahead`` workers beyond it prepare the next requests while every slot is
-    busy, so a slot that frees goes to a call that is ready at once; None means a quarter of
-    ``max_concurrency`` (at least 1), 0 that a request is prepared only once a slot is free."""
+    ``max_concurrency`` bounds the ``execute`` calls (provider calls) running at once; a frame
+    is committed after its slot is given back. ``prepare_ahead`` workers beyond it prepare the
+    next requests (and commit finished ones) while every slot is busy, so a slot that frees
+    goes to a call that is ready at once; None means a quarter of ``max_concurrency`` (at least
+    1), 0 that a request is prepared only once a worker has finished its last one."""
 
     max_pending: int = 10_000
     max_concurrency: int = 8

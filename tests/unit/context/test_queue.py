@@ -12,11 +12,13 @@ from dataclasses import dataclass, field
 
 import pytest
 from tests.fakes.clock import FakeClock
+from tests.fakes.orchestration import CommitsAnswer, answered
 
 from contextree import errors
 from contextree.context.clock import MonotonicClock
 from contextree.context.frame import FrameId
 from contextree.context.generation.contracts import (
+    ExecutedCall,
     FrameResult,
     GenerationRequest,
     PreparedCall,
@@ -79,7 +81,7 @@ class Call:
 
 
 @dataclass
-class ScriptedOrchestration:
+class ScriptedOrchestration(CommitsAnswer):
     """Plays a script of steps per path (then succeeds), and records what the queue did."""
 
     clock: FakeClock
@@ -88,8 +90,10 @@ class ScriptedOrchestration:
     provider_for: Callable[[GenerationRequest], str] = lambda r: r.provider_name
     skip_unless_forced: bool = False
     prepare_s: float = 0.0
+    commit_s: float = 0.0
     prepared: list[Call] = field(default_factory=list)
     executed: list[Call] = field(default_factory=list)
+    committed: list[Call] = field(default_factory=list)
     execute_cancelled: list[Call] = field(default_factory=list)
     running: Counter[str] = field(default_factory=Counter)
     peak: Counter[str] = field(default_factory=Counter)
@@ -116,7 +120,7 @@ class ScriptedOrchestration:
             payload=step,
         )
 
-    async def execute(self, prepared: PreparedCall) -> FrameResult:
+    async def execute(self, prepared: PreparedCall) -> ExecutedCall:
         step = prepared.payload
         assert isinstance(step, Step)
         path = prepared.request.path.decode("utf-8", "backslashreplace")
@@ -136,13 +140,23 @@ class ScriptedOrchestration:
                 self.running[key] -= 1
         if step.error is not None:
             raise step.error
-        return FrameResult(
-            frame_id=FrameId(hashlib.sha256(call.path.encode()).digest()),
-            tokens_in=step.tokens[0],
-            tokens_out=step.tokens[1],
-            served_model="fake-model",
-            provider_name=prepared.provider_name,
+        return answered(
+            prepared,
+            FrameResult(
+                frame_id=FrameId(hashlib.sha256(call.path.encode()).digest()),
+                tokens_in=step.tokens[0],
+                tokens_out=step.tokens[1],
+                served_model="fake-model",
+                provider_name=prepared.provider_name,
+            ),
         )
+
+    async def commit(self, executed: ExecutedCall) -> FrameResult:
+        path = executed.prepared.request.path.decode("utf-8", "backslashreplace")
+        self.committed.append(Call(path, self.clock.now(), executed.prepared.request.force))
+        if self.commit_s:
+            await self.clock.sleep(self.commit_s)
+        return await super().commit(executed)
 
     def prepared_paths(self) -> list[str]:
         return [call.path for call in self.prepared]
@@ -612,6 +626,28 @@ async def test_prepare_ahead_never_exceeds_the_overall_concurrency() -> None:
     assert len(orch.executed) == 20
 
 
+async def test_a_slot_is_given_back_before_the_frame_is_committed() -> None:
+    clock = FakeClock()
+    orch = ScriptedOrchestration(clock, commit_s=1.0)
+    queue = make_queue(orch, max_concurrency=1, prepare_ahead=1)
+    await run_all(queue, clock, [req("a"), req("b"), req("c")])
+    # Calls run back to back while the previous frame is still being written.
+    assert [(c.path, c.at) for c in orch.executed] == [("a", 0.0), ("b", 1.0), ("c", 2.0)]
+    assert [(c.path, c.at) for c in orch.committed] == [("a", 1.0), ("b", 2.0), ("c", 3.0)]
+    assert orch.peak["*"] == 1
+
+
+async def test_a_failed_call_is_never_committed() -> None:
+    clock = FakeClock()
+    orch = ScriptedOrchestration(
+        clock, script={"a": [Step(error=errors.AuthFailedError("no", status=401))]}
+    )
+    [outcome] = await run_all(make_queue(orch), clock, [req("a")])
+    assert outcome.status == "failed"
+    assert orch.executed_paths() == ["a"]
+    assert orch.committed == []
+
+
 def test_the_default_prepare_ahead_is_a_quarter_of_the_concurrency() -> None:
     assert QueueConfig(max_concurrency=64).workers == 80
     assert QueueConfig(max_concurrency=1).workers == 2
@@ -889,7 +925,7 @@ def test_config_rejects_nonsense() -> None:
         QueueConfig(attempt_timeout_s=0)
 
 
-class _InstantOrchestration:
+class _InstantOrchestration(CommitsAnswer):
     """Answers at once; for running the queue on the real clock."""
 
     async def prepare(self, request: GenerationRequest) -> PreparedCall:
@@ -897,14 +933,17 @@ class _InstantOrchestration:
             request=request, provider_name="p", token_estimate=1, input_key="k", payload=None
         )
 
-    async def execute(self, prepared: PreparedCall) -> FrameResult:
+    async def execute(self, prepared: PreparedCall) -> ExecutedCall:
         await asyncio.sleep(0)
-        return FrameResult(
-            frame_id=FrameId(prepared.request.node_id),
-            tokens_in=1,
-            tokens_out=1,
-            served_model="m",
-            provider_name="p",
+        return answered(
+            prepared,
+            FrameResult(
+                frame_id=FrameId(prepared.request.node_id),
+                tokens_in=1,
+                tokens_out=1,
+                served_model="m",
+                provider_name="p",
+            ),
         )
 
 

@@ -6,11 +6,13 @@ import random
 from dataclasses import dataclass, field
 
 from tests.fakes.clock import FakeClock
+from tests.fakes.orchestration import CommitsAnswer, answered
 from tests.helpers.plans import entries_of, spec_for
 
 from contextree import errors
 from contextree.context.frame import FrameId
 from contextree.context.generation.contracts import (
+    ExecutedCall,
     FrameResult,
     GenerationRequest,
     PreparedCall,
@@ -42,7 +44,7 @@ TREE = {
 
 
 @dataclass
-class FakeOrchestration:
+class FakeOrchestration(CommitsAnswer):
     """Each execute takes ``latency[path]`` virtual seconds (1 s default); chosen paths fail."""
 
     clock: FakeClock
@@ -61,7 +63,7 @@ class FakeOrchestration:
             request=request, provider_name="fake", token_estimate=1, input_key="k", payload=None
         )
 
-    async def execute(self, prepared: PreparedCall) -> FrameResult:
+    async def execute(self, prepared: PreparedCall) -> ExecutedCall:
         path = prepared.request.path
         self.started[path] = self.clock.now()
         self.in_flight += 1
@@ -73,12 +75,15 @@ class FakeOrchestration:
         if path in self.fail:
             raise self.fail[path]
         self.finished[path] = self.clock.now()
-        return FrameResult(
-            frame_id=FrameId(path.ljust(32, b"!")[:32]),
-            tokens_in=3,
-            tokens_out=2,
-            served_model="m",
-            provider_name="fake",
+        return answered(
+            prepared,
+            FrameResult(
+                frame_id=FrameId(path.ljust(32, b"!")[:32]),
+                tokens_in=3,
+                tokens_out=2,
+                served_model="m",
+                provider_name="fake",
+            ),
         )
 
 

@@ -1,8 +1,9 @@
 """Typed contracts between the generation queue and the generation units.
 
 Owns the values that cross unit boundaries during generation (a request, the assembled prompt,
-a prepared provider call, a skip, a result, the provider's answer, the generated metadata) and
-the ``Orchestration`` protocol the queue drives. Every value is a frozen, keyword-only dataclass.
+a prepared provider call, an answered call, a skip, a result, the provider's answer, the
+generated metadata) and the ``Orchestration`` protocol the queue drives. Every value is a
+frozen, keyword-only dataclass.
 
 It must not import ``contextree.providers``, ``contextree.metadata``, ``contextree.api`` or
 aiohttp (an import-linter contract checks it): the queue depends on this module, and the queue
@@ -110,6 +111,20 @@ class PreparedCall:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ExecutedCall:
+    """A provider call that answered, with its frame not yet written.
+
+    The queue reads only the token counts (to correct the rate budget it estimated);
+    ``payload`` is opaque to it and handed to ``Orchestration.commit`` untouched.
+    """
+
+    prepared: PreparedCall
+    tokens_in: int
+    tokens_out: int
+    payload: object
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Skip:
     """No call is needed; ``frame_id`` is the current head's (None when there is none)."""
 
@@ -160,12 +175,18 @@ class GeneratedMetadata:
 
 
 class Orchestration(Protocol):
-    """What the queue calls for each attempt: ``prepare``, then (after limits) ``execute``."""
+    """What the queue calls for each attempt: ``prepare``; then, holding a concurrency slot,
+    ``execute``; then, with the slot released, ``commit``. A slot stands for one provider
+    call in flight, so it is never held while a frame waits for the store."""
 
     async def prepare(self, request: GenerationRequest) -> PreparedCall | Skip:
         """Decide whether the request needs a provider call and, if so, build it."""
         ...
 
-    async def execute(self, prepared: PreparedCall) -> FrameResult:
-        """Call the provider, build the metadata and write the frame."""
+    async def execute(self, prepared: PreparedCall) -> ExecutedCall:
+        """Call the provider and build the frame and its metadata."""
+        ...
+
+    async def commit(self, executed: ExecutedCall) -> FrameResult:
+        """Write the frame through the write boundary."""
         ...

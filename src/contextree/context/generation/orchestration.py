@@ -5,10 +5,11 @@ directory, from its children's frames as they are now, after they finished) and 
 ``Skip`` when the head already has that key (unless forced); otherwise it collects the prompt
 and returns a ``PreparedCall`` naming the provider that will really be called and an estimate
 of the tokens it will cost. ``execute(prepared)`` calls the provider (or, for withheld and
-empty files, makes the frame without any call), builds the metadata through the one metadata
-path and writes the frame with its lineage through ``ContextApi.put_frames`` (a group commit
-with the other frames finished in the same event-loop turn: ``frame_writer``). The queue owns
-retries, limits and ordering; this module owns none of them.
+empty files, makes the frame without any call) and builds the frame and its metadata through
+the one metadata path, while the queue holds a concurrency slot. ``commit(executed)`` writes
+the frame with its lineage through ``ContextApi.put_frames`` (a group commit with the other
+frames finished in the same event-loop turn: ``frame_writer``) after the slot is released. The
+queue owns retries, limits and ordering; this module owns none of them.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from contextree.agents.registry import AgentRegistry
 from contextree.api import ContextApi, FrameWrite, Lineage
 from contextree.context.frame import Basis, Frame
 from contextree.context.generation.contracts import (
+    ExecutedCall,
     FrameResult,
     GeneratedMetadata,
     GenerationRequest,
@@ -59,6 +61,15 @@ class _Payload:
     input_key: str
     #: The provider actually called; None when the frame needs no call at all.
     call_provider: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Answered:
+    """What ``commit`` needs; opaque to the queue."""
+
+    write: FrameWrite
+    served_model: str
+    provider_name: str
 
 
 class Orchestrator:
@@ -148,7 +159,7 @@ class Orchestrator:
 
     # -- execute --------------------------------------------------------------------------
 
-    async def execute(self, prepared: PreparedCall) -> FrameResult:
+    async def execute(self, prepared: PreparedCall) -> ExecutedCall:
         payload = prepared.payload
         assert isinstance(payload, _Payload)
         request = prepared.request
@@ -187,20 +198,33 @@ class Orchestrator:
             content=result.content.encode("utf-8"),
             metadata=metadata,
         )
-        frame_id = await self._writer.put(
-            FrameWrite(
-                node_id=request.node_id,
-                frame=frame,
-                agent_id=request.agent_id,
-                lineage=_lineage(payload, result, request_digest),
-            )
+        write = FrameWrite(
+            node_id=request.node_id,
+            frame=frame,
+            agent_id=request.agent_id,
+            lineage=_lineage(payload, result, request_digest),
         )
-        return FrameResult(
-            frame_id=frame_id,
+        return ExecutedCall(
+            prepared=prepared,
             tokens_in=result.tokens_in,
             tokens_out=result.tokens_out,
-            served_model=result.served_model,
-            provider_name=provider_name,
+            payload=_Answered(
+                write=write, served_model=result.served_model, provider_name=provider_name
+            ),
+        )
+
+    # -- commit ---------------------------------------------------------------------------
+
+    async def commit(self, executed: ExecutedCall) -> FrameResult:
+        answered = executed.payload
+        assert isinstance(answered, _Answered)
+        frame_id = await self._writer.put(answered.write)
+        return FrameResult(
+            frame_id=frame_id,
+            tokens_in=executed.tokens_in,
+            tokens_out=executed.tokens_out,
+            served_model=answered.served_model,
+            provider_name=answered.provider_name,
         )
 
 
