@@ -374,6 +374,14 @@ class ContextApi:
             row = self._rows.frame(frame_id)
         return None if row is None else _frame(row)
 
+    def frame_contents(self, frame_ids: Iterable[FrameId]) -> dict[FrameId, bytes]:
+        """frame id -> content for the stored ones among ``frame_ids``, in one read. Unlike
+        ``get_frame`` it neither decodes metadata nor re-hashes the frame (``verify`` finds
+        damaged frames): it is what a directory's prompt needs of its children's frames."""
+        with self._lock:
+            found = self._rows.contents(frame_ids)
+        return {FrameId(frame_id): content for frame_id, content in found.items()}
+
     def artifact(self, digest: Digest) -> bytes | None:
         """The stored prompt, context or request body named by ``digest``."""
         with self._lock:

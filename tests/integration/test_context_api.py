@@ -172,6 +172,24 @@ def test_a_frame_without_lineage_gets_a_head_with_no_input_key(env: Env) -> None
     assert env.counts() == {"frames": 1, "heads": 1, "generations": 1, "artifacts": 0}
 
 
+def test_frame_contents_reads_many_frames_at_once_and_leaves_out_unknown_ids(env: Env) -> None:
+    a, b = env.node("src/a.py"), env.node("src/b.py")
+    frame_a, frame_b = hand_frame(a, "about a"), hand_frame(b, "about b")
+    env.api.put_frame(a, frame_a, WRITER)
+    env.api.put_frame(b, frame_b, WRITER)
+    unknown = FrameId(b"\x07" * 32)
+    wanted = [frame_b.frame_id, unknown, frame_a.frame_id, frame_b.frame_id]
+    assert env.api.frame_contents(wanted) == {
+        frame_a.frame_id: b"about a",
+        frame_b.frame_id: b"about b",
+    }
+    assert env.api.frame_contents([]) == {}
+    # More ids than one query takes: the known ones are found in whichever chunk they fall.
+    many = [FrameId(i.to_bytes(32, "big")) for i in range(1_200)]
+    found = env.api.frame_contents([*many[:700], frame_a.frame_id, *many[700:], frame_b.frame_id])
+    assert found == {frame_a.frame_id: b"about a", frame_b.frame_id: b"about b"}
+
+
 def _case_unknown_agent(env: Env) -> tuple[NodeId, Frame, str]:
     # Also from a reader-like unknown agent, for a node that is not in the tree.
     return NodeId(b"\x01" * 32), hand_frame(env.node("src/b.py"), "x", agent="ghost"), "ghost"

@@ -27,6 +27,8 @@ FRAME_RECORD_VERSION = 1
 
 #: Above this many nodes, heads are read in one pass instead of one query per node.
 _BULK_HEADS = 256
+#: Frame ids per ``IN (...)`` lookup (SQLite allows 32,766 parameters; this stays far below).
+_IDS_PER_QUERY = 500
 
 
 #: One encoder for every write (``json.dumps`` with options builds a new one per call).
@@ -418,6 +420,22 @@ class FrameRows:
             (frame_id,),
         ).fetchone()
         return None if r is None else _frame_row(r)
+
+    def contents(self, frame_ids: Iterable[bytes]) -> dict[bytes, bytes]:
+        """frame id -> content, for those of ``frame_ids`` that are stored; nothing else is
+        read (no metadata, no id check)."""
+        wanted = list(dict.fromkeys(frame_ids))
+        out: dict[bytes, bytes] = {}
+        for start in range(0, len(wanted), _IDS_PER_QUERY):
+            chunk = wanted[start : start + _IDS_PER_QUERY]
+            marks = ", ".join("?" * len(chunk))
+            out.update(
+                self.conn.execute(
+                    f"SELECT frame_id, content FROM frames WHERE frame_id IN ({marks})",  # noqa: S608  # placeholders only
+                    chunk,
+                )
+            )
+        return out
 
     def head(self, node_id: bytes, agent_id: str, frame_type: str) -> HeadRow | None:
         r = self.conn.execute(

@@ -288,14 +288,15 @@ class PromptCollector:
     ) -> CollectedPrompt:
         path = display_path(entry.path)
         heads = child_heads.heads
+        contents = self._api.frame_contents(head.frame_id for head in heads.values())
         blocks: list[ChildBlock] = []
         frames: list[ChildFrame] = []
         for child in child_heads.children:
             head = heads.get(NodeId(child.node_id))
-            frame = self._api.get_frame(head.frame_id) if head is not None else None
-            if frame is None:
+            raw = contents.get(head.frame_id) if head is not None else None
+            if raw is None:
                 continue
-            content = frame.content.decode("utf-8", "replace")
+            content = raw.decode("utf-8", "replace")
             child_path = display_path(child.path)
             kind = "Directory" if child.kind == "dir" else "File"
             blocks.append(ChildBlock(path=child_path, node_type=kind, content=content))
