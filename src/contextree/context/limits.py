@@ -182,6 +182,9 @@ class RateLimiter:
         )
         self._paused_until = float("-inf")
         self._lock = asyncio.Lock()
+        #: Callers waiting for or holding the lock; a newcomer goes straight through only
+        #: when there are none, so waiters keep their arrival order.
+        self._queued = 0
 
     @property
     def paused_until(self) -> float:
@@ -199,17 +202,31 @@ class RateLimiter:
         """Wait until one more request of ``tokens`` estimated tokens fits both budgets and
         any pause is over, then spend the budget."""
         tokens = max(0, tokens)
-        async with self._lock:
-            while True:
-                now = self._clock.now()
-                wait = self._wait_s(tokens, now)
-                if wait <= 0:
-                    break
-                await self._clock.sleep(wait)
-            if self._requests is not None:
-                self._requests.adjust(-1.0, now)
-            if self._tokens is not None:
-                self._tokens.adjust(-float(tokens), now)
+        if not self._queued:
+            # Nobody is waiting: when the budgets allow it now, take them without the lock
+            # (no await in between, so nothing can interleave).
+            now = self._clock.now()
+            if self._wait_s(tokens, now) <= 0:
+                self._spend(tokens, now)
+                return
+        self._queued += 1
+        try:
+            async with self._lock:
+                while True:
+                    now = self._clock.now()
+                    wait = self._wait_s(tokens, now)
+                    if wait <= 0:
+                        break
+                    await self._clock.sleep(wait)
+                self._spend(tokens, now)
+        finally:
+            self._queued -= 1
+
+    def _spend(self, tokens: int, now: float) -> None:
+        if self._requests is not None:
+            self._requests.adjust(-1.0, now)
+        if self._tokens is not None:
+            self._tokens.adjust(-float(tokens), now)
 
     def correct(self, estimated: int, actual: int) -> None:
         """The provider reported ``actual`` tokens for a call budgeted at ``estimated``: give
@@ -267,32 +284,48 @@ class GenerationLimits:
             self._rate_limiters[provider_name] = limiter
         return limiter
 
-    @asynccontextmanager
-    async def hold(
+    async def acquire(
         self, *, agent_id: str, provider_name: str, token_estimate: int
-    ) -> AsyncIterator[RateLimiter]:
+    ) -> RateLimiter:
         """Take the agent's slot, then the provider's slot, then the provider's rate budget,
-        then an overall slot; give the slots back on exit, whatever happens. Yields the
-        provider's rate limiter so the caller can ``correct`` it with the real token count."""
+        then an overall slot (a failure or cancellation on the way gives back what was
+        taken). Returns the provider's rate limiter, so the caller can ``correct`` it with the
+        real token count; ``release`` gives the slots back."""
         await self._agent_slots.acquire(agent_id)
         try:
             await self._provider_slots.acquire(provider_name)
             try:
                 limiter = self.rate_limiter(provider_name)
                 await limiter.acquire(token_estimate)
-                overall = self._overall
-                if overall is None:
-                    yield limiter
-                else:
-                    await overall.acquire()
-                    try:
-                        yield limiter
-                    finally:
-                        overall.release()
-            finally:
+                if self._overall is not None:
+                    await self._overall.acquire()
+            except BaseException:
                 self._provider_slots.release(provider_name)
-        finally:
+                raise
+        except BaseException:
             self._agent_slots.release(agent_id)
+            raise
+        return limiter
+
+    def release(self, *, agent_id: str, provider_name: str) -> None:
+        """Give back the slots one ``acquire`` took."""
+        if self._overall is not None:
+            self._overall.release()
+        self._provider_slots.release(provider_name)
+        self._agent_slots.release(agent_id)
+
+    @asynccontextmanager
+    async def hold(
+        self, *, agent_id: str, provider_name: str, token_estimate: int
+    ) -> AsyncIterator[RateLimiter]:
+        """``acquire`` on entry, ``release`` on exit, whatever happens."""
+        limiter = await self.acquire(
+            agent_id=agent_id, provider_name=provider_name, token_estimate=token_estimate
+        )
+        try:
+            yield limiter
+        finally:
+            self.release(agent_id=agent_id, provider_name=provider_name)
 
     def overall_in_use(self) -> int:
         return 0 if self._overall is None else self._overall.in_use

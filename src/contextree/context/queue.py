@@ -390,13 +390,17 @@ class FrameGenerationQueue:
 
     async def _call(self, request: GenerationRequest, prepared: PreparedCall) -> ExecutedCall:
         """``execute`` inside the limits; the slot is released before the frame is written."""
-        async with self._limits.hold(
+        limits, provider = self._limits, prepared.provider_name
+        rate_limiter = await limits.acquire(
             agent_id=request.agent_id,
-            provider_name=prepared.provider_name,
+            provider_name=provider,
             token_estimate=prepared.token_estimate,
-        ) as rate_limiter:
+        )
+        try:
             executed = await self._execute(prepared)
             rate_limiter.correct(prepared.token_estimate, executed.tokens_in + executed.tokens_out)
+        finally:
+            limits.release(agent_id=request.agent_id, provider_name=provider)
         return executed
 
     async def _execute(self, prepared: PreparedCall) -> ExecutedCall:

@@ -70,6 +70,24 @@ async def test_correct_takes_tokens_used_beyond_the_estimate() -> None:
     assert times == pytest.approx([6.0])
 
 
+async def test_a_newcomer_that_fits_the_budget_still_waits_behind_an_earlier_waiter() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(clock=clock, tokens_per_minute=600)
+    await limiter.acquire(600)  # the bucket is empty; it refills 10 tokens a second
+    started: dict[str, float] = {}
+
+    async def one(name: str, tokens: int, after: float) -> None:
+        await clock.sleep(after)
+        await limiter.acquire(tokens)
+        started[name] = clock.now()
+
+    async with clock.auto_advance(), asyncio.TaskGroup() as tg:
+        tg.create_task(one("big", 600, 0.0))  # waits for a full bucket: 60 s
+        tg.create_task(one("small", 100, 30.0))  # 300 tokens are back by then: it would fit
+    # The small one does not overtake: it starts 10 s after the big one took everything.
+    assert started == pytest.approx({"big": 60.0, "small": 70.0})
+
+
 async def test_pause_until_holds_every_acquire() -> None:
     clock = FakeClock()
     limiter = RateLimiter(clock=clock)
