@@ -638,7 +638,8 @@ class UnitTimers:
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = dict.fromkeys(
-            ("plan", "prepare", "input_key", "collect", "execute", "call", "put_frame"), 0.0
+            ("plan", "prepare", "input_key", "collect", "execute", "call", "commit", "put_frame"),
+            0.0,
         )
 
     @contextlib.contextmanager
@@ -650,6 +651,7 @@ class UnitTimers:
             (PromptCollector, "collect", "collect"),
             (Orchestrator, "execute", "execute"),
             (ProviderExecution, "call", "call"),
+            (Orchestrator, "commit", "commit"),
             (ContextApi, "put_frames", "put_frame"),
         ]
         originals = [(owner, name, getattr(owner, name)) for owner, name, _ in targets]
@@ -723,9 +725,13 @@ def unit_split(timers: UnitTimers, stats: RunStats) -> dict[str, float]:
         - t["input_key"]
         - t["collect"],
         "provider call (client HTTP + the fake's answer)": t["call"],
-        "execute: the rest (metadata, frame)": t["execute"] - t["call"] - t["put_frame"],
-        "frame write (put_frame: frame, head, history, artifacts)": t["put_frame"],
-        "executor + queue + event loop + events": stats.makespan_s - t["prepare"] - t["execute"],
+        "execute: the rest (metadata, frame)": t["execute"] - t["call"],
+        "commit: frame write (put_frames: frame, head, history, artifacts)": t["put_frame"],
+        "commit: the rest (the wait for the end of the loop turn)": t["commit"] - t["put_frame"],
+        "executor + queue + event loop + events": stats.makespan_s
+        - t["prepare"]
+        - t["execute"]
+        - t["commit"],
     }
     return {unit: seconds / n * 1e6 for unit, seconds in parts.items()}
 
