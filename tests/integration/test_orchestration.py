@@ -146,7 +146,7 @@ async def test_a_head_written_without_lineage_is_never_current(
     )
 
 
-async def test_execute_writes_the_generated_metadata_and_retrievable_lineage(
+async def test_a_call_writes_the_generated_metadata_and_retrievable_lineage(
     world: World,
     orchestrator: Orchestrator,
     server: FakeProviderServer,
@@ -207,6 +207,24 @@ WITHHELD_TEXT = (
     "`generation.secret_patterns`), so its content was never read or sent to any provider."
     "\n\nSize: 8 bytes."
 )
+
+
+async def test_execute_answers_and_only_commit_writes_the_frame(
+    world: World, orchestrator: Orchestrator, server: FakeProviderServer
+) -> None:
+    server.script(Reply(content="# a.py", tokens_in=7, tokens_out=3))
+    prepared = await orchestrator.prepare(world.request("src/a.py", provider="fake"))
+    assert isinstance(prepared, PreparedCall)
+    executed = await orchestrator.execute(prepared)
+    # The provider answered (the queue corrects its rate budget with these) ...
+    assert (executed.prepared, executed.tokens_in, executed.tokens_out) == (prepared, 7, 3)
+    assert len(server.completion_requests()) == 1
+    # ... but nothing is stored until the commit, which happens after the slot is given back.
+    assert world.api.head(world.node("src/a.py"), WRITER, FRAME_TYPE) is None
+    result = await orchestrator.commit(executed)
+    assert head_frame(world, "src/a.py") == result.frame_id
+    assert (result.tokens_in, result.tokens_out, result.provider_name) == (7, 3, "fake")
+    assert len(server.completion_requests()) == 1
 
 
 @pytest.mark.parametrize(
