@@ -39,12 +39,10 @@ import argparse
 import json
 import os
 import random
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -55,8 +53,15 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # the fake provider server lives in tests/fakes
 
 # E402 below: these imports need the path set-up above.
-from tests.fakes.provider_server import FakeProviderServer, RecordedRequest  # noqa: E402
+from tests.fakes.provider_server import FakeProviderServer  # noqa: E402
 from tests.fakes.replies import Reply  # noqa: E402
+from tests.helpers.kills import (  # noqa: E402
+    TASK_PATH,
+    expected_content,
+    generate_argv,
+    generate_until_killed,
+    write_fake_profile,
+)
 
 from common import machine_info, write_json  # noqa: E402
 from contextree.agents.registry import AgentRegistry  # noqa: E402
@@ -69,7 +74,6 @@ from contextree.store.tree import TreeRows  # noqa: E402
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "reliability.json"
 AGENT = "docs-writer"
 FRAME_TYPE = default_frame_type(AGENT)
-TASK_PATH = r"the (?:file|directory) at (\S+) \("
 SOAK_ENV = {
     "CONTEXTREE_GENERATION__MAX_ATTEMPTS": "4",
     "CONTEXTREE_GENERATION__BACKOFF_BASE_S": "0.01",
@@ -130,20 +134,6 @@ class Bench:
         for name in ("store.db", "store.db-wal", "store.db-shm"):
             (data / name).unlink(missing_ok=True)
 
-    def write_profile(self, url: str) -> None:
-        providers = self.root / ".contextree" / "providers"
-        providers.mkdir(parents=True, exist_ok=True)
-        (providers / "fake.toml").write_text(
-            f'name = "fake"\ntype = "openai"\nmodel = "fake-model"\nbase_url = "{url}/v1"\n'
-            'api_key_env = ""\n'
-        )
-
-    def generate_argv(self, concurrency: int) -> list[str]:
-        return [
-            *(sys.executable, "-m", "contextree", "-w", str(self.root), "generate"),
-            *("--provider", "fake", "--concurrency", str(concurrency), "--json"),
-        ]
-
 
 def make_bench(tmp: Path, args: Args) -> Bench:
     root = tmp / "ws"
@@ -172,11 +162,6 @@ def make_bench(tmp: Path, args: Args) -> Bench:
     for name in [n for n in env if n.startswith("CONTEXTREE_")]:
         del env[name]
     return Bench(root=root, files=files, nodes=nodes, env=env)
-
-
-def expected_content(path: str) -> bytes:
-    """What the fake server answers for ``path`` by default."""
-    return f"# {path}\n\nSummary of {path} from the fake provider.\n".encode()
 
 
 def stored_heads(bench: Bench) -> tuple[dict[str, bytes], int]:
@@ -222,56 +207,18 @@ class Kill:
     resume_duration_s: float
 
 
-@dataclass(slots=True)
-class _Snapshot:
-    arrived: frozenset[str] = frozenset()
-    answered: frozenset[str] = frozenset()
-    killed: bool = False
-
-
 def kill_once(bench: Bench, server: FakeProviderServer, *, kill_at: int, concurrency: int) -> Kill:
     bench.reset_store()
-    offset = len(server.requests)
-    started = threading.Event()
-    pid: list[int] = []
-    snap = _Snapshot()
-
-    def on_request(number: int, record: RecordedRequest) -> None:
-        if number != offset + kill_at:
-            return
-        started.wait()
-        mine = [r for r in server.completion_requests() if offset <= r.index < record.index]
-        snap.arrived = frozenset(str(r.node_path) for r in mine)
-        snap.answered = frozenset(
-            str(r.node_path) for r in server.answered_requests() if r.index >= offset
-        )
-        snap.killed = True
-        os.killpg(pid[0], signal.SIGKILL)
-
-    server.on_request = on_request
-    proc = subprocess.Popen(
-        bench.generate_argv(concurrency),
-        env=bench.env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
+    snap = generate_until_killed(
+        server, generate_argv(bench.root, concurrency), kill_at=kill_at, env=bench.env
     )
-    pid.append(proc.pid)
-    started.set()
-    try:
-        proc.wait(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        server.on_request = None
-
+    arrived = frozenset(snap.sent_before)
     heads, problems = stored_heads(bench)
     corrupt = sum(content != expected_content(path) for path, content in heads.items())
     offset = len(server.requests)
     started_at = time.perf_counter()
     rerun = subprocess.run(
-        bench.generate_argv(concurrency),
+        generate_argv(bench.root, concurrency),
         env=bench.env,
         capture_output=True,
         text=True,
@@ -284,10 +231,10 @@ def kill_once(bench: Bench, server: FakeProviderServer, *, kill_at: int, concurr
     after, _ = stored_heads(bench)
     return Kill(
         kill_at=kill_at,
-        killed=snap.killed and proc.returncode == -signal.SIGKILL,
+        killed=snap.killed,
         heads_at_kill=len(heads),
         answered_at_kill=len(snap.answered),
-        in_flight_at_kill=len(snap.arrived - snap.answered),
+        in_flight_at_kill=len(arrived - snap.answered),
         lost_frames=len(snap.answered - set(heads)),
         corrupt_frames=corrupt,
         verify_problems=problems,
@@ -306,7 +253,7 @@ def kill_run(bench: Bench, args: Args) -> list[Kill]:
     server = FakeProviderServer(path_pattern=TASK_PATH, latency=args.latency)
     url = server.start_in_thread()
     try:
-        bench.write_profile(url)
+        write_fake_profile(bench.root, url)
         kills = []
         for number in range(1, args.kills + 1):
             kill_at = rng.randint(1, len(bench.nodes))
@@ -367,10 +314,10 @@ def soak_once(bench: Bench, args: Args, *, faults: bool, seed: int) -> SoakRun:
         script_faults(server, bench, random.Random(seed))
     url = server.start_in_thread()
     try:
-        bench.write_profile(url)
+        write_fake_profile(bench.root, url)
         started = time.perf_counter()
         result = subprocess.run(
-            bench.generate_argv(args.concurrency),
+            generate_argv(bench.root, args.concurrency),
             env=bench.env | SOAK_ENV,
             capture_output=True,
             text=True,

@@ -16,17 +16,20 @@ from __future__ import annotations
 import json
 import os
 import random
-import signal
-import subprocess
-import sys
-import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from tests.fakes.provider_server import FakeProviderServer, RecordedRequest
+from tests.fakes.provider_server import FakeProviderServer
 from tests.helpers.cli import run_cli
+from tests.helpers.kills import (
+    TASK_PATH,
+    expected_content,
+    generate_args,
+    generate_argv,
+    generate_until_killed,
+    write_fake_profile,
+)
 from tests.helpers.trees import write_tree
 
 from contextree.agents.registry import AgentRegistry
@@ -38,8 +41,6 @@ from contextree.store.tree import TreeRows
 
 AGENT = "docs-writer"
 FRAME_TYPE = default_frame_type(AGENT)
-#: Names files and directories alike by the docs-writer task line.
-TASK_PATH = r"the (?:file|directory) at (\S+) \("
 FILES = {f"pkg{j}/m{i}.py": f"VALUE_{j}_{i} = {i}\n" for j in range(3) for i in range(6)}
 NODES = frozenset({*FILES, "pkg0", "pkg1", "pkg2", "."})
 SEED = int(os.environ.get("RELIABILITY_SEED") or random.SystemRandom().randrange(2**32))
@@ -48,81 +49,6 @@ CONCURRENT_LATENCY = 0.05
 
 #: Given how many nodes still lack a head, where to kill the next run: (request, concurrency).
 KillPoint = Callable[[int], tuple[int, int]]
-
-
-def expected_content(path: str) -> bytes:
-    """What the fake server answers for ``path`` by default."""
-    return f"# {path}\n\nSummary of {path} from the fake provider.\n".encode()
-
-
-def write_profile(workspace: Path, url: str) -> None:
-    providers = workspace / ".contextree" / "providers"
-    providers.mkdir(parents=True, exist_ok=True)
-    (providers / "fake.toml").write_text(
-        f'name = "fake"\ntype = "openai"\nmodel = "fake-model"\nbase_url = "{url}/v1"\n'
-        'api_key_env = ""\n'
-    )
-
-
-def generate_args(workspace: Path, concurrency: int) -> list[str]:
-    return [
-        *("-w", str(workspace), "generate", "--provider", "fake"),
-        *("--concurrency", str(concurrency), "--json"),
-    ]
-
-
-@dataclass(kw_only=True)
-class KilledRun:
-    """What the server had seen of one run when it killed the client."""
-
-    #: Paths of this run's requests before request N, in arrival order.
-    sent_before: tuple[str, ...] = ()
-    #: Paths of this run's requests the server had answered when it killed the client.
-    answered: frozenset[str] = frozenset()
-    killed: bool = False
-
-
-def generate_until_killed(
-    workspace: Path, server: FakeProviderServer, *, kill_at: int, concurrency: int
-) -> KilledRun:
-    """Run ``contextree generate``; SIGKILL its process group as its request ``kill_at`` arrives."""
-    offset = len(server.requests)
-    started = threading.Event()
-    pid: list[int] = []
-    report = KilledRun()
-
-    def on_request(number: int, record: RecordedRequest) -> None:
-        if number != offset + kill_at:
-            return
-        started.wait()
-        mine = [r for r in server.completion_requests() if offset <= r.index < record.index]
-        report.sent_before = tuple(str(r.node_path) for r in mine)
-        report.answered = frozenset(
-            str(r.node_path) for r in server.answered_requests() if r.index >= offset
-        )
-        report.killed = True
-        os.killpg(pid[0], signal.SIGKILL)
-
-    server.on_request = on_request
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "contextree", *generate_args(workspace, concurrency)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,  # its own process group: the kill takes any helper with it
-    )
-    pid.append(proc.pid)
-    started.set()
-    try:
-        _, stderr = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-        server.on_request = None
-    assert report.killed, f"request {kill_at} never arrived: {stderr}"
-    assert proc.returncode == -signal.SIGKILL
-    return report
 
 
 def stored_heads(workspace: Path) -> dict[str, bytes]:
@@ -158,14 +84,15 @@ def crash_and_resume(workspace: Path, kills: list[KillPoint]) -> None:
     url = server.start_in_thread()
     written: list[int] = []  # heads each killed run wrote
     try:
-        write_profile(workspace, url)
+        write_fake_profile(workspace, url)
         heads: dict[str, bytes] = {}
         for kill_point in kills:
             kill_at, concurrency = kill_point(len(NODES) - len(heads))
             server.latency = CONCURRENT_LATENCY if concurrency > 1 else 0.0
             killed = generate_until_killed(
-                workspace, server, kill_at=kill_at, concurrency=concurrency
+                server, generate_argv(workspace, concurrency), kill_at=kill_at, timeout=60
             )
+            assert killed.killed, f"request {kill_at} never arrived: {killed.stderr}"
             assert len(killed.sent_before) == kill_at - 1
             # No call for a node that already had a frame.
             assert not set(killed.sent_before) & set(heads)
