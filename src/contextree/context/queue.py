@@ -369,6 +369,7 @@ class FrameGenerationQueue:
         self._stats_changed()
         prepared: PreparedCall | None = None
         ended: FrameResult | Skip
+        committing = False
         try:
             step = await self._orchestration.prepare(request)
             if isinstance(step, Skip):
@@ -376,12 +377,15 @@ class FrameGenerationQueue:
             else:
                 prepared = step
                 executed = await self._call(request, prepared)
+                committing = True
                 ended = await self._orchestration.commit(executed)
         except asyncio.CancelledError:
             self._finish(entry, OutcomeStatus.CANCELLED)
             raise
         except Exception as exc:
-            self._on_error(entry, request, prepared, exc)
+            # Once the provider has answered, nothing is retried: whatever stopped the write,
+            # asking again would pay for a second call and meet the same store.
+            self._on_error(entry, request, prepared, exc, retryable=not committing)
             return
         if isinstance(ended, Skip):
             self._on_skip(entry, request, ended)
@@ -448,10 +452,12 @@ class FrameGenerationQueue:
         request: GenerationRequest,
         prepared: PreparedCall | None,
         error: Exception,
+        *,
+        retryable: bool = True,
     ) -> None:
         if not isinstance(error, ContextreeError):
             log.error("generation of %r failed unexpectedly", request.path, exc_info=error)
-        if not isinstance(error, ProviderError):
+        if not retryable or not isinstance(error, ProviderError):
             self._finish(entry, OutcomeStatus.FAILED, error=error)
             return
         decision = self._retry.decide(error, entry.attempts)

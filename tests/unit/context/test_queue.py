@@ -91,6 +91,7 @@ class ScriptedOrchestration(CommitsAnswer):
     skip_unless_forced: bool = False
     prepare_s: float = 0.0
     commit_s: float = 0.0
+    commit_errors: dict[str, Exception] = field(default_factory=dict)
     prepared: list[Call] = field(default_factory=list)
     executed: list[Call] = field(default_factory=list)
     committed: list[Call] = field(default_factory=list)
@@ -156,6 +157,8 @@ class ScriptedOrchestration(CommitsAnswer):
         self.committed.append(Call(path, self.clock.now(), executed.prepared.request.force))
         if self.commit_s:
             await self.clock.sleep(self.commit_s)
+        if path in self.commit_errors:
+            raise self.commit_errors[path]
         return await super().commit(executed)
 
     def prepared_paths(self) -> list[str]:
@@ -646,6 +649,15 @@ async def test_a_failed_call_is_never_committed() -> None:
     assert outcome.status == "failed"
     assert orch.executed_paths() == ["a"]
     assert orch.committed == []
+
+
+async def test_a_failed_commit_is_never_retried_even_with_a_retryable_error() -> None:
+    clock = FakeClock()
+    orch = ScriptedOrchestration(clock, commit_errors={"a": errors.ServerError("x", status=503)})
+    [outcome] = await run_all(make_queue(orch), clock, [req("a")])
+    # The provider answered once; a second call would be paid for and meet the same store.
+    assert (outcome.status, outcome.attempts, outcome.error_class) == ("failed", 1, "server_error")
+    assert orch.executed_paths() == ["a"]
 
 
 def test_the_default_prepare_ahead_is_a_quarter_of_the_concurrency() -> None:

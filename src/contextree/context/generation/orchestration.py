@@ -1,4 +1,4 @@
-"""Orchestration: the contract the queue calls, in two steps, for one node.
+"""Orchestration: the contract the queue calls, in three steps, for one node.
 
 ``prepare(request)`` resolves the node and its agent, computes the node's input key (for a
 directory, from its children's frames as they are now, after they finished) and returns
