@@ -60,8 +60,8 @@ from tests.helpers.kills import (  # noqa: E402
     expected_content,
     generate_argv,
     generate_until_killed,
-    write_fake_profile,
 )
+from tests.helpers.profiles import write_fake_profile  # noqa: E402
 
 from common import machine_info, write_json  # noqa: E402
 from contextree.agents.registry import AgentRegistry  # noqa: E402
@@ -253,7 +253,7 @@ def kill_run(bench: Bench, args: Args) -> list[Kill]:
     server = FakeProviderServer(path_pattern=TASK_PATH, latency=args.latency)
     url = server.start_in_thread()
     try:
-        write_fake_profile(bench.root, url)
+        write_fake_profile(bench.root, f"{url}/v1")
         kills = []
         for number in range(1, args.kills + 1):
             kill_at = rng.randint(1, len(bench.nodes))
@@ -314,7 +314,7 @@ def soak_once(bench: Bench, args: Args, *, faults: bool, seed: int) -> SoakRun:
         script_faults(server, bench, random.Random(seed))
     url = server.start_in_thread()
     try:
-        write_fake_profile(bench.root, url)
+        write_fake_profile(bench.root, f"{url}/v1")
         started = time.perf_counter()
         result = subprocess.run(
             generate_argv(bench.root, args.concurrency),

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from tests.fakes.provider_server import FakeProviderServer
 from tests.fakes.replies import Fault, Reply
+from tests.helpers.profiles import write_fake_profile
 from tests.helpers.trees import write_tree
 
 from contextree.store.db import Store
@@ -22,12 +23,7 @@ def test_sigint_cancels_in_flight_work_records_it_and_exits_130(workspace: Path)
     server = FakeProviderServer(default=Reply(fault=Fault.HANG))
     url = server.start_in_thread()
     try:
-        providers = workspace / ".contextree" / "providers"
-        providers.mkdir(parents=True)
-        (providers / "fake.toml").write_text(
-            f'name = "fake"\ntype = "openai"\nmodel = "fake-model"\nbase_url = "{url}/v1"\n'
-            'api_key_env = ""\n'
-        )
+        write_fake_profile(workspace, f"{url}/v1")
         proc = subprocess.Popen(
             [
                 sys.executable,

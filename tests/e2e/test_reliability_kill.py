@@ -28,8 +28,8 @@ from tests.helpers.kills import (
     generate_args,
     generate_argv,
     generate_until_killed,
-    write_fake_profile,
 )
+from tests.helpers.profiles import write_fake_profile
 from tests.helpers.trees import write_tree
 
 from contextree.agents.registry import AgentRegistry
@@ -84,7 +84,7 @@ def crash_and_resume(workspace: Path, kills: list[KillPoint]) -> None:
     url = server.start_in_thread()
     written: list[int] = []  # heads each killed run wrote
     try:
-        write_fake_profile(workspace, url)
+        write_fake_profile(workspace, f"{url}/v1")
         heads: dict[str, bytes] = {}
         for kill_point in kills:
             kill_at, concurrency = kill_point(len(NODES) - len(heads))

@@ -23,6 +23,7 @@ from pathlib import Path
 from tests.fakes.provider_server import FakeProviderServer
 from tests.fakes.replies import Reply
 from tests.helpers.cli import run_cli
+from tests.helpers.profiles import write_fake_profile
 from tests.helpers.trees import write_tree
 
 from contextree.store.db import Store
@@ -165,15 +166,6 @@ def last_run_ledger(workspace: Path) -> tuple[RunRow, dict[str, tuple[str, int, 
     }
 
 
-def write_profile(workspace: Path, url: str) -> None:
-    providers = workspace / ".contextree" / "providers"
-    providers.mkdir(parents=True, exist_ok=True)
-    (providers / "fake.toml").write_text(
-        f'name = "fake"\ntype = "openai"\nmodel = "fake-model"\nbase_url = "{url}/v1"\n'
-        'api_key_env = ""\n'
-    )
-
-
 def test_fault_soak_ends_every_node_as_scheduled_and_the_ledger_matches_the_server(
     workspace: Path, tmp_path: Path
 ) -> None:
@@ -184,7 +176,7 @@ def test_fault_soak_ends_every_node_as_scheduled_and_the_ledger_matches_the_serv
     events_file = tmp_path / "events.jsonl"
     url = server.start_in_thread()
     try:
-        write_profile(workspace, url)
+        write_fake_profile(workspace, f"{url}/v1")
         args = ("-w", str(workspace), "generate", "--provider", "fake", "--concurrency", "8")
         first = run_cli(*args, "--json", "--events", str(events_file), env=ENV, timeout=100)
         soak_requests = server.completion_requests()
@@ -194,7 +186,7 @@ def test_fault_soak_ends_every_node_as_scheduled_and_the_ledger_matches_the_serv
     fault_free = FakeProviderServer(path_pattern=TASK_PATH)
     url = fault_free.start_in_thread()
     try:
-        write_profile(workspace, url)
+        write_fake_profile(workspace, f"{url}/v1")
         rerun = run_cli(*args, "--json", env=ENV, timeout=100)
         rerun_requests = fault_free.completion_requests()
         rerun_run, _ = last_run_ledger(workspace)

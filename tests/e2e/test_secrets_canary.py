@@ -23,6 +23,7 @@ import pytest
 from tests.fakes.provider_server import FakeProviderServer, RecordedRequest
 from tests.fakes.replies import Reply
 from tests.helpers.cli import run_cli
+from tests.helpers.profiles import write_fake_profile
 from tests.helpers.trees import write_tree
 
 TASK_PATH = r"the (?:file|directory) at (\S+) \("
@@ -38,12 +39,7 @@ FILES = {
 
 def write_profile(workspace: Path, provider_type: str, url: str) -> None:
     base_url = f"{url}/v1" if provider_type == "openai" else url
-    providers = workspace / ".contextree" / "providers"
-    providers.mkdir(parents=True, exist_ok=True)
-    (providers / "fake.toml").write_text(
-        f'name = "fake"\ntype = "{provider_type}"\nmodel = "fake-model"\n'
-        f'base_url = "{base_url}"\napi_key_env = "{KEY_ENV}"\n'
-    )
+    write_fake_profile(workspace, base_url, wire=provider_type, api_key_env=KEY_ENV)
 
 
 def script_echoing_failures(server: FakeProviderServer) -> None:

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from tests.fakes.provider_server import FakeProviderServer
 from tests.helpers.cli import run_cli
+from tests.helpers.profiles import write_fake_profile
 from tests.helpers.trees import write_tree
 
 from contextree.store.db import Store
@@ -28,15 +29,6 @@ TASK_PATH = r"the (?:file|directory) at (\S+) \("
 FILES = {f"src/m{i}.py": f"N = {i}\n" for i in range(4)}
 NODES = sorted({*FILES, "src", "."})
 PROC_LOCKS = Path("/proc/locks")
-
-
-def write_profile(workspace: Path, url: str) -> None:
-    providers = workspace / ".contextree" / "providers"
-    providers.mkdir(parents=True, exist_ok=True)
-    (providers / "fake.toml").write_text(
-        f'name = "fake"\ntype = "openai"\nmodel = "fake-model"\nbase_url = "{url}/v1"\n'
-        'api_key_env = ""\n'
-    )
 
 
 def start_generate(workspace: Path, *extra: str) -> subprocess.Popen[str]:
@@ -88,7 +80,7 @@ def test_second_generate_is_refused_as_busy_while_the_first_runs(workspace: Path
     server.close_gate()
     url = server.start_in_thread()
     try:
-        write_profile(workspace, url)
+        write_fake_profile(workspace, f"{url}/v1")
         first = start_generate(workspace)
         try:
             server.wait_for_requests_blocking(1, timeout=30)  # the first holds the lock
@@ -123,7 +115,7 @@ def test_second_generate_with_wait_runs_after_the_first_and_finds_everything_cur
     server.close_gate()
     url = server.start_in_thread()
     try:
-        write_profile(workspace, url)
+        write_fake_profile(workspace, f"{url}/v1")
         first = start_generate(workspace)
         second: subprocess.Popen[str] | None = None
         try:

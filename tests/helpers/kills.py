@@ -22,16 +22,6 @@ def expected_content(path: str) -> bytes:
     return f"# {path}\n\nSummary of {path} from the fake provider.\n".encode()
 
 
-def write_fake_profile(workspace: Path, url: str) -> None:
-    """A workspace provider profile ``fake`` for the server at ``url`` (OpenAI wire format)."""
-    providers = workspace / ".contextree" / "providers"
-    providers.mkdir(parents=True, exist_ok=True)
-    (providers / "fake.toml").write_text(
-        f'name = "fake"\ntype = "openai"\nmodel = "fake-model"\nbase_url = "{url}/v1"\n'
-        'api_key_env = ""\n'
-    )
-
-
 def generate_args(workspace: Path, concurrency: int) -> list[str]:
     """The arguments of ``contextree generate`` on the ``fake`` profile."""
     return [

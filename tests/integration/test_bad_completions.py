@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from tests.fakes.provider_server import FakeProviderServer
 from tests.fakes.replies import Reply
+from tests.helpers.profiles import write_fake_profile
 from tests.helpers.trees import write_tree
 
 from contextree.agents.registry import AgentRegistry
@@ -50,12 +51,7 @@ async def server() -> AsyncIterator[FakeProviderServer]:
 
 async def generate(workspace: Path, wire: str, server: FakeProviderServer) -> GenerateOutcome:
     base_url = server.openai_url if wire == "openai" else server.base_url
-    providers = workspace / ".contextree" / "providers"
-    providers.mkdir(parents=True)
-    (providers / "fake.toml").write_text(
-        f'name = "fake"\ntype = "{wire}"\nmodel = "fake-model"\n'
-        f'base_url = "{base_url}"\napi_key_env = ""\n'
-    )
+    write_fake_profile(workspace, base_url, wire=wire)
     ws = load_workspace(str(workspace))
     with open_store(ws.layout, ws.settings) as store:
         env = generation_environment(ws, store)

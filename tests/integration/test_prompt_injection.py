@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from tests.fakes.provider_server import FakeProviderServer, RecordedRequest
 from tests.fakes.replies import Reply
+from tests.helpers.profiles import write_fake_profile
 from tests.helpers.trees import write_tree
 
 from contextree.agents.registry import AgentRegistry
@@ -79,12 +80,7 @@ async def server() -> AsyncIterator[FakeProviderServer]:
 
 
 async def generate(workspace: Path, server: FakeProviderServer) -> GenerateOutcome:
-    providers = workspace / ".contextree" / "providers"
-    providers.mkdir(parents=True)
-    (providers / "fake.toml").write_text(
-        f'name = "fake"\ntype = "openai"\nmodel = "fake-model"\n'
-        f'base_url = "{server.openai_url}"\napi_key_env = ""\n'
-    )
+    write_fake_profile(workspace, server.openai_url)
     ws = load_workspace(str(workspace))
     with open_store(ws.layout, ws.settings) as store:
         env = generation_environment(ws, store)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from tests.fakes.provider_server import FakeProviderServer
 from tests.fakes.replies import Reply
+from tests.helpers.profiles import write_fake_profile
 from tests.helpers.trees import write_tree
 
 from contextree.api import ContextApi, Lineage
@@ -30,12 +31,7 @@ FILES = {"src/a.py": "a = 1\n", "src/b.py": "b = 2\n", "docs/readme.md": "# r\n"
 
 def _workspace(root: Path, base_url: str) -> None:
     write_tree(root, FILES)
-    providers = root / ".contextree" / "providers"
-    providers.mkdir(parents=True)
-    (providers / "fake.toml").write_text(
-        f'name = "fake"\ntype = "openai"\nmodel = "fake-model"\nbase_url = "{base_url}/v1"\n'
-        'api_key_env = ""\n'
-    )
+    write_fake_profile(root, f"{base_url}/v1")
 
 
 async def _generate(root: Path, **options: object) -> None:
