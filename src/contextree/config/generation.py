@@ -130,6 +130,30 @@ class GenerationSettings(BaseModel):
         ge=1,
         description="Files larger than this get a structural frame instead of an LLM call.",
     )
+    max_response_bytes: int = Field(
+        default=4 << 20,
+        ge=1024,
+        description=(
+            "Bytes of one provider answer read at most, checked while it streams; a longer "
+            "answer ends the node as response_too_large and is not retried."
+        ),
+    )
+    max_frame_bytes: int = Field(
+        default=256 << 10,
+        ge=1024,
+        description=(
+            "Bytes of one frame's text at most; a longer answer is cut at a line, with a note "
+            "and truncated_bytes in its metadata."
+        ),
+    )
+    redact: bool = Field(
+        default=True,
+        description=(
+            "Replace key-shaped strings (API keys, tokens, private key blocks) with "
+            "[redacted:KIND] in prompts and frames. Only the user config, a CONTEXTREE_* "
+            "variable or a flag can switch it off; a workspace config cannot."
+        ),
+    )
     secret_patterns: list[str] = Field(
         default_factory=lambda: list(DEFAULT_SECRET_PATTERNS),
         description=(
