@@ -1,6 +1,7 @@
 """The Anthropic Messages wire format.
 
-Owns ``POST {base}/v1/messages`` and ``GET {base}/v1/models``: the key in ``x-api-key``, the
+Owns ``POST {base}/v1/messages`` and ``GET {base}/v1/models`` (a base URL ending in ``/v1``
+counts as the same base without it): the key in ``x-api-key``, the
 pinned ``anthropic-version``, system prompts in their own ``system`` field, ``max_tokens``
 always sent (the profile's, else 4096), ``stop`` sent as ``stop_sequences``. Options the API
 does not have (penalties, seed) are left out.
@@ -14,7 +15,7 @@ from pydantic import BaseModel
 
 from contextree.providers.profiles import ANTHROPIC_DEFAULT_MAX_TOKENS
 from contextree.providers.types import ChatMessage, CompletionOptions, Role
-from contextree.providers.wire import Completion, HttpProviderClient
+from contextree.providers.wire import Completion, HttpProviderClient, without_suffix
 
 ANTHROPIC_VERSION = "2023-06-01"
 # Natural ends all mean "the model finished"; contextree records them as ``stop``.
@@ -49,6 +50,10 @@ class _ModelList(BaseModel):
 class AnthropicClient(HttpProviderClient):
     chat_path = "/v1/messages"
     models_path = "/v1/models?limit=1000"
+
+    def api_base(self, base: str) -> str:
+        # The paths carry the API version: a base URL copied with its /v1 must not double it.
+        return without_suffix(base, "/v1")
 
     def auth_headers(self, key: str | None) -> dict[str, str]:
         headers = {"anthropic-version": ANTHROPIC_VERSION}

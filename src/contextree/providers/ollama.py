@@ -1,6 +1,7 @@
 """Ollama's native chat wire format.
 
-Owns ``POST {base}/api/chat`` with ``"stream": false`` (Ollama streams by default) and
+Owns ``POST {base}/api/chat`` (a base URL ending in ``/v1`` or ``/api`` counts as the server
+itself) with ``"stream": false`` (Ollama streams by default) and
 ``GET {base}/api/tags``. Options go in Ollama's ``options`` object under its own names
 (``num_predict`` for ``max_tokens``). A key is sent as a Bearer token only when the profile
 names a variable (Ollama behind an authenticating proxy).
@@ -13,7 +14,12 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from contextree.providers.types import ChatMessage, CompletionOptions
-from contextree.providers.wire import Completion, HttpProviderClient, option_fields
+from contextree.providers.wire import (
+    Completion,
+    HttpProviderClient,
+    option_fields,
+    without_suffix,
+)
 
 
 class _Message(BaseModel):
@@ -46,6 +52,11 @@ def ollama_options(options: CompletionOptions) -> dict[str, Any]:
 class OllamaClient(HttpProviderClient):
     chat_path = "/api/chat"
     models_path = "/api/tags"
+
+    def api_base(self, base: str) -> str:
+        # A base URL copied from Ollama's OpenAI-compatible endpoint (/v1), or one naming the
+        # native API's /api, means the server itself.
+        return without_suffix(base, "/v1", "/api")
 
     def auth_headers(self, key: str | None) -> dict[str, str]:
         return {"Authorization": f"Bearer {key}"} if key else {}

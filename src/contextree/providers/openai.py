@@ -1,8 +1,9 @@
 """The OpenAI chat-completions wire format, for OpenAI and every compatible server.
 
-Owns ``POST {base}/chat/completions`` and ``GET {base}/models`` as OpenAI defines them, which
-vLLM, llama.cpp's server, LM Studio and Ollama's ``/v1`` also speak: a Bearer key (if the
-profile names one), ``messages`` with role strings, unset options left out, ``stream: false``.
+Owns ``POST {base}/chat/completions`` and ``GET {base}/models`` as OpenAI defines them (a
+base URL that is a bare host gets the usual ``/v1``), which vLLM, llama.cpp's server, LM
+Studio and Ollama's ``/v1`` also speak: a Bearer key (if the profile names one), ``messages``
+with role strings, unset options left out, ``stream: false``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from contextree.providers.types import ChatMessage, CompletionOptions
-from contextree.providers.wire import Completion, HttpProviderClient, option_fields
+from contextree.providers.wire import Completion, HttpProviderClient, option_fields, url_path
 
 
 class _Message(BaseModel):
@@ -52,6 +53,10 @@ def openai_options(options: CompletionOptions) -> dict[str, Any]:
 class OpenAIClient(HttpProviderClient):
     chat_path = "/chat/completions"
     models_path = "/models"
+
+    def api_base(self, base: str) -> str:
+        # A bare host means the API at its usual /v1; any path (a gateway's) is kept as given.
+        return base if url_path(base) else base + "/v1"
 
     def auth_headers(self, key: str | None) -> dict[str, str]:
         return {"Authorization": f"Bearer {key}"} if key else {}

@@ -76,6 +76,22 @@ def option_fields(options: CompletionOptions, *, max_tokens_name: str) -> dict[s
     return {name: value for name, value in pairs.items() if value is not None}
 
 
+def url_path(url: str) -> str:
+    """The path of ``url`` (``""`` for a bare ``scheme://host[:port]``)."""
+    _, _, rest = url.partition("://")
+    _, slash, path = rest.partition("/")
+    return slash + path
+
+
+def without_suffix(base: str, *suffixes: str) -> str:
+    """``base`` less the first of ``suffixes`` its path ends with (a whole path segment)."""
+    path = url_path(base)
+    for suffix in suffixes:
+        if path.endswith(suffix):
+            return base[: len(base) - len(suffix)]
+    return base
+
+
 def encode_body(body: Mapping[str, Any]) -> bytes:
     """The one serialisation of a request body (compact, UTF-8, key order kept)."""
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
@@ -101,9 +117,15 @@ class HttpProviderClient(ProviderClient):
         self._http = http
         self._environ = os.environ if environ is None else environ
         self._enrich = enrich_model_errors
-        self._base = profile.effective_base_url
+        self._base = self.api_base(profile.effective_base_url.rstrip("/"))
 
     # -- what a wire format defines ------------------------------------------------------
+
+    def api_base(self, base: str) -> str:
+        """The URL ``chat_path`` and ``models_path`` are appended to, from the profile's
+        ``base_url`` (without a trailing slash). Formats whose paths start with ``/v1`` drop
+        a ``/v1`` the user wrote, so ``https://host`` and ``https://host/v1`` both work."""
+        return base
 
     @abstractmethod
     def auth_headers(self, key: str | None) -> dict[str, str]:
@@ -122,6 +144,16 @@ class HttpProviderClient(ProviderClient):
     @abstractmethod
     def parse_models(self, body: bytes) -> list[str]:
         """Parse the model-list body; raise ``ValidationError`` if malformed."""
+
+    @property
+    def chat_url(self) -> str:
+        """Where completions are requested."""
+        return self._base + self.chat_path
+
+    @property
+    def models_url(self) -> str:
+        """Where the model list is requested."""
+        return self._base + self.models_path
 
     # -- the shared steps ----------------------------------------------------------------
 
@@ -161,7 +193,7 @@ class HttpProviderClient(ProviderClient):
         model = request.model or self.profile.effective_model
         options = self.profile.default_options().merged(request.options)
         body = encode_body(self.build_body(request.messages, model, options))
-        url = self._base + self.chat_path
+        url = self.chat_url
         ctx = self._context(url, model, key)
         reply = await self._http.exchange(
             "POST",
@@ -190,7 +222,7 @@ class HttpProviderClient(ProviderClient):
 
     async def list_models(self) -> list[str]:
         key = self.api_key()
-        url = self._base + self.models_path
+        url = self.models_url
         ctx = self._context(url, self.profile.effective_model, key)
         timeouts = ProfileTimeouts(
             connect=self.profile.timeouts.connect,
