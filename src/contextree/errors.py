@@ -55,7 +55,7 @@ time (which may be retried by the one layer that retries: the generation queue).
             │                           or a Retry-After beyond max_retry_after
             ├── ContentFilteredError    the provider refused the content
             ├── MalformedResponseError  the answer is not what the wire format promises
-            ├── EmptyCompletionError    the answer has no text
+            ├── EmptyCompletionError    the answer has no text              retryable
             └── TruncatedError          cut off by the output length limit
 
 A provider error's ``retryable`` flag is set by class and may be overridden per instance (the
@@ -227,7 +227,11 @@ class MalformedResponseError(ProviderError):
 
 
 class EmptyCompletionError(ProviderError):
+    """An answer with no text: often a blip of the server, so asked again (a bounded number
+    of times, ``max_attempts``) before the node fails."""
+
     error_class = "empty_completion"
+    default_retryable = True
 
 
 class TruncatedError(ProviderError):

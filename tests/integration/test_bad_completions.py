@@ -1,8 +1,9 @@
-"""Truncated (finish reason ``length``), empty and malformed completions are never stored.
+"""Truncated (finish reason ``length``) and malformed completions are never stored.
 
 ``run_generate`` runs in process against the fake server in each wire format. Each bad answer
 fails its node at once (these classes are not retried) with its own error class; the node gets
-no frame and no head, its ancestors are blocked, and the one good file is stored.
+no frame and no head, its ancestors are blocked, and the one good file is stored. (An empty
+completion is retried: ``test_empty_completion_retry.py``.)
 """
 
 from __future__ import annotations
@@ -31,12 +32,10 @@ TASK_PATH = r"the (?:file|directory) at (\S+) \("
 FILES = {
     "src/good.py": "GOOD = 1\n",
     "src/cut.py": "CUT = 2\n",
-    "src/empty.py": "EMPTY = 3\n",
     "src/broken.py": "BROKEN = 4\n",
 }
 BAD = {
     "src/cut.py": (Reply.truncated(), "truncated"),
-    "src/empty.py": (Reply.empty(), "empty_completion"),
     "src/broken.py": (Reply.malformed(), "malformed_response"),
 }
 
@@ -59,7 +58,7 @@ async def generate(workspace: Path, wire: str, server: FakeProviderServer) -> Ge
 
 
 @pytest.mark.parametrize("wire", ["openai", "anthropic", "ollama"])
-async def test_truncated_empty_and_malformed_answers_fail_their_nodes_and_store_nothing(
+async def test_truncated_and_malformed_answers_fail_their_nodes_and_store_nothing(
     workspace: Path, server: FakeProviderServer, wire: str
 ) -> None:
     write_tree(workspace, FILES)

@@ -281,5 +281,6 @@ class HttpProviderClient(ProviderClient):
             raise EmptyCompletionError(
                 f"{self.name}: model {ctx.model!r} returned an empty completion "
                 f"(finish reason {completion.finish_reason!r})",
-                hint="Try another model, or check the prompt template.",
+                hint="It was asked again up to [generation] max_attempts times; if every "
+                "answer is empty, try another model or check the prompt template.",
             )

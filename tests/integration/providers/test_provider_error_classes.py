@@ -206,7 +206,7 @@ async def test_empty_completion_is_an_error(
 ) -> None:
     error = await failure(make_client, fake, wire, Reply.empty())
     assert type(error) is EmptyCompletionError
-    assert error.retryable is False
+    assert error.retryable is True  # a blip as often as not: the queue asks again, bounded
 
 
 @pytest.mark.parametrize("wire", WIRES)
