@@ -262,3 +262,19 @@ def test_no_rules_ignore_nothing() -> None:
     rules = IgnoreRules.at_root(defaults=())
     assert rules.ignored(b"a", FILE) is False
     assert rules.ignored(b"a", DIR) is False
+
+
+def test_case_insensitive_rules_fold_ascii_case_of_names_paths_and_classes() -> None:
+    text = b".env\n*.PEM\nconfig/[a-c]ache/\n"
+    folded = IgnoreRules.at_root(defaults=(), exclude_file=text, ignore_case=True)
+    exact = IgnoreRules.at_root(defaults=(), exclude_file=text)
+    for path, is_dir in ((b".ENV", False), (b"a/server.pem", False), (b"CONFIG/BACHE", True)):
+        assert folded.ignored(path, is_dir), path
+        assert not exact.ignored(path, is_dir), path  # gitignore semantics stay case-sensitive
+    assert not folded.ignored(b"a/server.pe", False)
+
+
+def test_case_insensitive_rules_stay_so_after_descending() -> None:
+    rules = IgnoreRules.at_root(defaults=(), ignore_case=True)
+    rules = rules.descend(b"sub", [(b".gitignore", b"*.Key\n")])
+    assert rules.ignored(b"sub/TLS.KEY", False)

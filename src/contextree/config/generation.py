@@ -34,6 +34,14 @@ DEFAULT_SECRET_PATTERNS: tuple[str, ...] = (
     "secrets.*",
     "*.secret",
     ".htpasswd",
+    ".git-credentials",
+    # A slash anchors a pattern to the workspace root, hence the leading "**/".
+    "**/.docker/config.json",
+    "**/.kube/config",
+    "*.tfvars",
+    "*.tfstate*",
+    "*private*key*",
+    "*.ppk",
 )
 
 DEFAULT_STRUCTURAL_PATTERNS: tuple[str, ...] = (

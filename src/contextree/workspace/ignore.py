@@ -9,7 +9,9 @@ It must not touch the filesystem: the walker reads ignore files and hands their 
 does not descend into ignored directories (git never re-includes a path under an excluded
 directory, so neither rule here has to). Paths are raw bytes, workspace-relative and
 ``/``-separated; the root is ``b""``. Matching is case-sensitive, as git is with
-``core.ignoreCase=false``.
+``core.ignoreCase=false``; rules built with ``ignore_case=True`` fold ASCII case instead (the
+generation scope's secret patterns use that, so ``.ENV`` is withheld like ``.env``; ignore
+files read by the walker never do).
 """
 
 from __future__ import annotations
@@ -85,13 +87,15 @@ class _Layer:
     for_files: _Matcher | None
 
     @classmethod
-    def build(cls, base: bytes, patterns: tuple[_Pattern, ...]) -> _Layer:
+    def build(
+        cls, base: bytes, patterns: tuple[_Pattern, ...], *, ignore_case: bool = False
+    ) -> _Layer:
         return cls(
             base,
             patterns,
             len(base) + 1 if base else 0,
-            _compile(patterns),
-            _compile([p for p in patterns if not p.dir_only]),
+            _compile(patterns, ignore_case=ignore_case),
+            _compile([p for p in patterns if not p.dir_only], ignore_case=ignore_case),
         )
 
 
@@ -101,21 +105,28 @@ class IgnoreRules:
 
     # Stored highest precedence first, which is the order ``ignored`` consults them in.
     _layers: tuple[_Layer, ...] = ()
+    #: Fold ASCII case when matching (git's ``core.ignoreCase=true``); kept by ``descend``.
+    _ignore_case: bool = False
 
     @classmethod
     def at_root(
-        cls, *, defaults: Sequence[bytes] = DEFAULT_IGNORES, exclude_file: bytes | None = None
+        cls,
+        *,
+        defaults: Sequence[bytes] = DEFAULT_IGNORES,
+        exclude_file: bytes | None = None,
+        ignore_case: bool = False,
     ) -> IgnoreRules:
         """Rules before any ignore file is read: ``defaults`` (each read as an ignore-file line,
         lowest precedence; a bare name matches at any depth), then the content of
         ``.git/info/exclude`` (root-relative like a root ``.gitignore``, but below every
-        ignore file)."""
+        ignore file). With ``ignore_case``, these rules and every rule ``descend`` adds fold
+        ASCII case (``*.pem`` matches ``SERVER.PEM``)."""
         patterns = [pattern for line in defaults for pattern in _parse_ignore_file(line)]
         if exclude_file is not None:
             patterns.extend(_parse_ignore_file(exclude_file))
         if not patterns:
-            return cls()
-        return cls((_Layer.build(b"", tuple(patterns)),))
+            return cls((), ignore_case)
+        return cls((_Layer.build(b"", tuple(patterns), ignore_case=ignore_case),), ignore_case)
 
     def descend(self, dir_rel: bytes, ignore_files: Sequence[tuple[bytes, bytes]]) -> IgnoreRules:
         """Rules for the entries of directory ``dir_rel`` (``b""`` for the root), adding the
@@ -126,10 +137,12 @@ class IgnoreRules:
         if not patterns:
             return self
         layers = self._layers
+        fold = self._ignore_case
         # Sources rooted at the same directory behave exactly like one concatenated file.
         if layers and layers[0].base == dir_rel:
-            return IgnoreRules((_Layer.build(dir_rel, layers[0].patterns + patterns), *layers[1:]))
-        return IgnoreRules((_Layer.build(dir_rel, patterns), *layers))
+            merged = _Layer.build(dir_rel, layers[0].patterns + patterns, ignore_case=fold)
+            return IgnoreRules((merged, *layers[1:]), fold)
+        return IgnoreRules((_Layer.build(dir_rel, patterns, ignore_case=fold), *layers), fold)
 
     def ignored(self, rel_path: bytes, is_dir: bool) -> bool:
         """True if the entry at ``rel_path``, a direct child of the directory these rules were
@@ -385,12 +398,13 @@ def _byte_range(low: int, high: int) -> bytes:
     return b"\\x%02x-\\x%02x" % (low, high)
 
 
-def _compile(patterns: Sequence[_Pattern]) -> _Matcher | None:
+def _compile(patterns: Sequence[_Pattern], *, ignore_case: bool = False) -> _Matcher | None:
     """One regex for a layer: runs of equal polarity, last run first, each one group.
 
     Only the last matching pattern counts, and within a run of consecutive patterns with the
     same polarity their order cannot change the verdict; so the first run (from the end) with
-    any match decides, which is exactly the first alternative ``re`` finds.
+    any match decides, which is exactly the first alternative ``re`` finds. ``ignore_case``
+    folds ASCII letters only (``re`` on bytes), bracket ranges included.
     """
     if not patterns:
         return None
@@ -409,5 +423,6 @@ def _compile(patterns: Sequence[_Pattern]) -> _Matcher | None:
             # The atomic group jumps straight past the last slash to the final component.
             alternatives = [b"(?>(?:.*/)?)(?:" + b"|".join(names) + b")", *paths]
         groups.append(b"(" + b"|".join(alternatives) + b")")
-    regex = re.compile(b"|".join(groups), re.DOTALL)
+    flags = re.DOTALL | re.IGNORECASE if ignore_case else re.DOTALL
+    regex = re.compile(b"|".join(groups), flags)
     return _Matcher(regex, (True, *(not negated for negated, _ in runs)))

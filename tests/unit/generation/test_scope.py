@@ -68,3 +68,42 @@ def test_patterns_are_configurable() -> None:
     rules = ScopeRules.build(secret_patterns=["*.txt"], structural_patterns=[])
     assert rules.classify_file(b"a/b.txt", 5) is Scope.WITHHELD
     assert rules.classify_file(b"uv.lock", 5) is Scope.LLM
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        b".ENV",
+        b"app/.Env.Production",
+        b"ID_RSA",
+        b"home/Id_Ed25519",
+        b"SERVER.PEM",
+        b"certs/Tls.Key",
+        b"AWS/CREDENTIALS",
+        b"private_key.txt",
+        b"keys/my-Private-Key.json",
+        b".docker/config.json",
+        b"home/.docker/config.json",
+        b".kube/config",
+        b"ops/.kube/config",
+        b"infra/prod.tfvars",
+        b"infra/terraform.tfstate",
+        b"infra/terraform.tfstate.backup",
+        b"deploy/putty.ppk",
+        b".git-credentials",
+        b"home/.GIT-CREDENTIALS",
+    ],
+)
+def test_secret_files_are_withheld_whatever_their_case_and_the_new_patterns(path: bytes) -> None:
+    assert RULES.classify_file(path, 100) is Scope.WITHHELD
+
+
+def test_a_directory_pattern_matches_case_insensitively_too() -> None:
+    rules = ScopeRules.build(secret_patterns=["secrets/"], structural_patterns=[])
+    assert rules.classify_file(b"app/SECRETS/db.yaml", 5) is Scope.WITHHELD
+    assert rules.classify_file(b"app/secrets.py", 5) is Scope.LLM
+
+
+def test_lookalikes_of_the_new_patterns_still_go_to_the_llm() -> None:
+    for path in (b"src/docker/config.json", b"kube/config", b"src/config.json", b"key.py"):
+        assert RULES.classify_file(path, 10) is Scope.LLM, path

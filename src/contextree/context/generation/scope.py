@@ -4,7 +4,10 @@ Owns the rule that secret-bearing files (``.env*``, keys, credentials) are never
 not even to the offline structural provider; that lockfiles, minified, vendored and generated
 files, and files over ``max_llm_file_size``, get a structural frame instead of an LLM call; and
 that empty files need no call at all. Patterns use .gitignore syntax (a pattern ending in ``/``
-names a directory and covers everything below it). It never reads file contents.
+names a directory and covers everything below it); secret patterns match case-insensitively
+(``.ENV``, ``ID_RSA`` and ``SERVER.PEM`` are withheld too, whatever the file system's case
+rules). It never reads file contents: the one content check (a JSON file holding a private
+key, see ``redaction.holds_private_key_json``) is made where the file is read for the prompt.
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ class ScopeRules:
         max_llm_file_size: int = 1 << 20,
     ) -> ScopeRules:
         return cls(
-            secrets=_compile(secret_patterns),
+            secrets=_compile(secret_patterns, ignore_case=True),
             structural=_compile(structural_patterns),
             max_llm_file_size=max_llm_file_size,
         )
@@ -59,9 +62,9 @@ class ScopeRules:
         return Scope.LLM
 
 
-def _compile(patterns: Sequence[str]) -> IgnoreRules:
+def _compile(patterns: Sequence[str], *, ignore_case: bool = False) -> IgnoreRules:
     text = "\n".join(patterns).encode("utf-8")
-    return IgnoreRules.at_root(defaults=(), exclude_file=text)
+    return IgnoreRules.at_root(defaults=(), exclude_file=text, ignore_case=ignore_case)
 
 
 def _matches(rules: IgnoreRules, rel_path: bytes) -> bool:
