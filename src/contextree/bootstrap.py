@@ -42,7 +42,7 @@ def load_workspace(workspace: str | None) -> Workspace:
     layout = (
         WorkspaceLayout.at(Path(workspace)) if workspace else WorkspaceLayout.discover(Path.cwd())
     )
-    settings = load_settings(files=[user_config_file(), layout.config_path])
+    settings = load_settings(files=[user_config_file()], workspace=layout.config_path)
     return Workspace(layout=layout, settings=settings)
 
 

@@ -165,8 +165,9 @@ class GenerationSettings(BaseModel):
     secret_patterns: list[str] = Field(
         default_factory=lambda: list(DEFAULT_SECRET_PATTERNS),
         description=(
-            "Files never read or sent to any provider (gitignore syntax); their frame says "
-            "they were withheld."
+            "Files never read or sent to any provider (gitignore syntax, matched "
+            "case-insensitively); their frame says they were withheld. A workspace config adds "
+            "to this list, never replaces it."
         ),
     )
     structural_patterns: list[str] = Field(

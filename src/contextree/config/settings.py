@@ -8,6 +8,15 @@ is given as JSON). Errors name the file or the variable, and the setting. The co
 ``config.toml`` that ``init`` writes is generated from this model (see ``template``), so adding a
 field here is all it takes to document it. (The environment overlay is written out here rather
 than taken from pydantic-settings, whose import alone costs every command ~80 ms.)
+
+The workspace file comes with the repository, so it is untrusted: its security and spend
+settings may only tighten what the user's own settings (defaults < user file) give
+(``WORKSPACE_RULE``). ``generation.secret_patterns`` from it are added in front of the user's
+list, never replace it (in front, so that a ``!`` negation there cannot undo one of the user's
+patterns); ``generation.redact = false`` is ignored; the size caps and ``max_attempts`` are
+taken only when smaller. Every other workspace setting overrides the user's as usual. Each value
+the rule ignores is reported in ``notices``. The environment and command-line flags are the
+user's own and may set anything.
 """
 
 from __future__ import annotations
@@ -237,17 +246,86 @@ def _merge(base: dict[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def load_settings(*, files: list[Path], environ: Mapping[str, str] | None = None) -> Settings:
-    """Settings from ``files`` (lowest precedence first), then the environment (``environ``,
-    by default the process's), which wins."""
+#: The workspace file's rule for security and spend settings in ``[generation]``: "union"
+#: adds its list in front of the user's, "no_off" ignores switching the setting off, "min"
+#: takes its value only when smaller than the user's.
+WORKSPACE_RULE: Mapping[str, Literal["union", "no_off", "min"]] = {
+    "secret_patterns": "union",
+    "redact": "no_off",
+    "max_response_bytes": "min",
+    "max_frame_bytes": "min",
+    "prompt_file_cap": "min",
+    "max_llm_file_size": "min",
+    "directory_context_budget": "min",
+    "max_attempts": "min",
+}
+
+
+def _tightened(
+    data: dict[str, Any], user: Settings, path: Path, notices: list[str]
+) -> dict[str, Any]:
+    """The workspace file's ``data`` with ``WORKSPACE_RULE`` applied against ``user``."""
+    generation = data.get("generation")
+    if not isinstance(generation, dict):
+        return data
+    mine = dict(generation)
+    theirs = user.generation
+    for name, rule in WORKSPACE_RULE.items():
+        if name not in mine:
+            continue
+        value, current = mine[name], getattr(theirs, name)
+        if rule == "union":
+            mine[name] = [*(p for p in value if p not in current), *current]
+        elif rule == "no_off" and value is False and current is True:
+            del mine[name]
+            notices.append(
+                f"{path}: `generation.{name} = false` is ignored: a workspace config cannot "
+                f"switch redaction off (set it in your user config, "
+                f"{ENV_PREFIX}GENERATION{ENV_NESTING}{name.upper()}=false or --no-redact)"
+            )
+        elif rule == "min" and value > current:
+            del mine[name]
+            notices.append(
+                f"{path}: `generation.{name} = {value}` is ignored: a workspace config may only "
+                f"lower it (the user's value is {current}; raise it in your user config or "
+                f"with {ENV_PREFIX}GENERATION{ENV_NESTING}{name.upper()})"
+            )
+    return {**data, "generation": mine}
+
+
+def _read_valid(path: Path) -> dict[str, Any]:
+    data = _read_toml(path)
+    try:
+        Settings.model_validate(data)  # validate alone first, so errors name this file
+    except ValidationError as exc:
+        raise _describe(exc, str(path)) from exc
+    return data
+
+
+def load_settings(
+    *,
+    files: list[Path],
+    workspace: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    notices: list[str] | None = None,
+) -> Settings:
+    """Settings from ``files`` (the user's, lowest precedence first), then the ``workspace``
+    file under ``WORKSPACE_RULE``, then the environment (``environ``, by default the
+    process's), which wins. What the rule ignores is appended to ``notices``."""
     merged: dict[str, Any] = {}
     for path in files:
-        data = _read_toml(path)
-        try:
-            Settings.model_validate(data)  # validate alone first, so errors name this file
-        except ValidationError as exc:
-            raise _describe(exc, str(path)) from exc
-        merged = _merge(merged, data)
+        merged = _merge(merged, _read_valid(path))
+    if workspace is not None:
+        data = _read_valid(workspace)
+        if data:
+            try:
+                user = Settings.model_validate(merged)
+            except ValidationError as exc:
+                raise _describe(exc, ", ".join(str(p) for p in files)) from exc
+            found: list[str] = []
+            merged = _merge(merged, _tightened(data, user, workspace, found))
+            if notices is not None:
+                notices.extend(found)
     overlay, origins = environment_settings(os.environ if environ is None else environ)
     try:
         return Settings.model_validate(_merge(merged, overlay))

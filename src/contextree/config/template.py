@@ -19,6 +19,10 @@ HEADER = """\
 # contextree workspace settings.
 # Every setting is shown commented out with its default; uncomment a line to change it.
 # Precedence, lowest first: defaults, the user config file, this file, CONTEXTREE_* variables.
+# Security and spend settings here may only tighten the user's: generation.secret_patterns are
+# added to the user's (and the defaults), never replace them; generation.redact cannot be
+# switched off here; max_response_bytes, max_frame_bytes, prompt_file_cap, max_llm_file_size,
+# directory_context_budget and max_attempts are taken only when smaller than the user's.
 """
 
 
