@@ -55,6 +55,8 @@ time (which may be retried by the one layer that retries: the generation queue).
             │                           or a Retry-After beyond max_retry_after
             ├── ContentFilteredError    the provider refused the content
             ├── MalformedResponseError  the answer is not what the wire format promises
+            ├── ResponseTooLargeError   the answer is longer than max_response_bytes (reading
+            │                           stops there; the next answer would be as long)
             ├── EmptyCompletionError    the answer has no text              retryable
             └── TruncatedError          cut off by the output length limit
 
@@ -224,6 +226,12 @@ class ContentFilteredError(ProviderError):
 
 class MalformedResponseError(ProviderError):
     error_class = "malformed_response"
+
+
+class ResponseTooLargeError(ProviderError):
+    """The answer went past ``[generation] max_response_bytes``; it was not read further."""
+
+    error_class = "response_too_large"
 
 
 class EmptyCompletionError(ProviderError):

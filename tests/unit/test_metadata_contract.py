@@ -41,6 +41,9 @@ GENERATED_KEYS = {
     "finish_reason",
 }
 
+#: Keys a generated frame carries only when they apply.
+OPTIONAL_KEYS = {"truncated_bytes"}
+
 #: One realistic-looking (fake) credential per pattern class, in CREDENTIAL_PATTERNS order.
 CREDENTIALS = {
     "private key block": "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXk=",
@@ -72,7 +75,9 @@ def generated(**changes: str) -> dict[str, str]:
 
 def test_the_builder_produces_exactly_the_generated_keys_and_they_validate() -> None:
     meta = generated()
-    assert set(meta) == GENERATED_KEYS == set(required_for_generated()) == set(REGISTRY)
+    assert set(meta) == GENERATED_KEYS == set(required_for_generated())
+    # Besides them, the registry holds only keys a generated frame may carry when they apply.
+    assert set(REGISTRY) - GENERATED_KEYS == OPTIONAL_KEYS
     assert meta["tokens_in"] == "120" and meta["tokens_out"] == "45"
     validate(meta, agent_id=AGENT, generated=True)
 

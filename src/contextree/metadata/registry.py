@@ -54,13 +54,14 @@ def _key(
     description: str,
     *,
     shown_on_read: bool = True,
+    required: bool = True,
 ) -> MetadataKey:
     return MetadataKey(
         name=name,
         owner=owner,
         max_bytes=ENTRY_BUDGET_BYTES,
         value_format=value_format,
-        required_for_generated=True,
+        required_for_generated=required,
         shown_on_read=shown_on_read,
         description=description,
     )
@@ -99,6 +100,13 @@ _KEYS: tuple[MetadataKey, ...] = (
     _key("tokens_in", Domain.PROVIDERS, ValueFormat.COUNT, "Input tokens the provider billed."),
     _key("tokens_out", Domain.PROVIDERS, ValueFormat.COUNT, "Output tokens the provider billed."),
     _key("finish_reason", Domain.PROVIDERS, ValueFormat.TEXT, "Why the completion ended."),
+    _key(
+        "truncated_bytes",
+        Domain.GENERATION,
+        ValueFormat.COUNT,
+        "Bytes of the answer cut off to fit max_frame_bytes (only on a cut frame).",
+        required=False,
+    ),
 )
 
 #: Every allowed key, by name.

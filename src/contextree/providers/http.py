@@ -2,9 +2,11 @@
 
 Owns the session's lifetime (created inside the running loop by ``ProviderHttp``, closed on
 exit), proxy and CA settings from the usual environment variables, the connector limit, the
-per-request connect and total timeouts, and the translation of every transport exception into
-a ``ClientTimeoutError`` or ``ConnectionFailedError``. It never retries, never follows
-redirects (a key must not travel to another host) and never logs headers.
+per-request connect and total timeouts, the cap on an answer's size (``max_response_bytes``,
+checked against ``Content-Length`` and again while the body streams, so an endless answer
+costs at most the cap: ``ResponseTooLargeError``), and the translation of every transport
+exception into a ``ClientTimeoutError`` or ``ConnectionFailedError``. It never retries, never
+follows redirects (a key must not travel to another host) and never logs headers.
 """
 
 from __future__ import annotations
@@ -23,14 +25,22 @@ from aiohttp.helpers import get_env_proxy_for_url
 from yarl import URL
 
 from contextree import __version__
+from contextree.config.generation import GenerationSettings
 from contextree.config.settings import ProviderSettings
-from contextree.errors import ClientTimeoutError, ConnectionFailedError, ProviderConfigError
+from contextree.errors import (
+    ClientTimeoutError,
+    ConnectionFailedError,
+    ProviderConfigError,
+    ResponseTooLargeError,
+)
 from contextree.providers.classify import scrub
 from contextree.providers.profiles import ProfileTimeouts
 
 USER_AGENT = f"contextree/{__version__}"
 _CA_VARS = ("SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
 _Proxy = tuple[URL | None, aiohttp.BasicAuth | None]
+#: Bytes of one answer read at most unless the caller says otherwise (the documented default).
+DEFAULT_MAX_RESPONSE_BYTES: int = GenerationSettings.model_fields["max_response_bytes"].default
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -95,14 +105,19 @@ class ProviderHttp:
     """Owner of the one aiohttp session all HTTP providers share.
 
     Use as ``async with ProviderHttp(settings) as http:``; the session is made inside the
-    running loop and closed on exit.
+    running loop and closed on exit. No answer is read beyond ``max_response_bytes``.
     """
 
     def __init__(
-        self, settings: ProviderSettings, *, environ: Mapping[str, str] | None = None
+        self,
+        settings: ProviderSettings,
+        *,
+        environ: Mapping[str, str] | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self._settings = settings
         self._environ = os.environ if environ is None else environ
+        self._max_response_bytes = max_response_bytes
         self._session: aiohttp.ClientSession | None = None
         self._proxies: dict[str, _Proxy] = {}
 
@@ -165,9 +180,9 @@ class ProviderHttp:
                 proxy=proxy,
                 proxy_auth=proxy_auth,
             ) as response:
-                data = await response.read()
-                reply_headers = {k.lower(): v for k, v in response.headers.items()}
                 status = response.status
+                data = await self._read_capped(response, where)
+                reply_headers = {k.lower(): v for k, v in response.headers.items()}
         except aiohttp.ConnectionTimeoutError as exc:
             raise ClientTimeoutError(
                 f"could not connect to {where} within {timeouts.connect:g} s",
@@ -202,6 +217,30 @@ class ProviderHttp:
             elapsed_s=time.perf_counter() - started,
         )
 
+    async def _read_capped(self, response: aiohttp.ClientResponse, where: str) -> bytes:
+        """The whole body, read as it streams, or ``ResponseTooLargeError`` as soon as it is
+        known to be longer than the cap (the connection is then closed, not drained)."""
+        limit = self._max_response_bytes
+        declared = response.content_length
+        if declared is not None and declared > limit:
+            response.close()
+            raise _too_large(
+                f"{where} answered HTTP {response.status} with {declared:,} bytes "
+                f"(Content-Length), more than max_response_bytes = {limit:,}; none of it was read",
+                response.status,
+            )
+        body = bytearray()
+        async for chunk in response.content.iter_any():
+            body += chunk
+            if len(body) > limit:
+                response.close()
+                raise _too_large(
+                    f"{where} answered HTTP {response.status} with more than "
+                    f"max_response_bytes = {limit:,} bytes; reading stopped there",
+                    response.status,
+                )
+        return bytes(body)
+
     async def _proxy_for(self, url: str) -> _Proxy:
         """The proxy ``HTTP(S)_PROXY`` and ``NO_PROXY`` give for ``url``, looked up once per
         origin (the lookup may read ``~/.netrc`` for the proxy's own credentials)."""
@@ -219,6 +258,15 @@ def _env_proxy(origin: str) -> _Proxy:
         return get_env_proxy_for_url(URL(origin))
     except (LookupError, ValueError):  # no proxy for it, or not a URL (the request says so)
         return None, None
+
+
+def _too_large(message: str, status: int) -> ResponseTooLargeError:
+    return ResponseTooLargeError(
+        message,
+        status=status,
+        hint="Check that base_url points at the API itself; if answers really are that long, "
+        "raise [generation] max_response_bytes.",
+    )
 
 
 def _describe(exc: BaseException) -> str:

@@ -4,6 +4,7 @@ retries (one client call per ``call``)."""
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from collections.abc import Mapping
 
@@ -130,9 +131,9 @@ PROVIDER_ERRORS = _provider_error_classes()
 
 
 def test_every_provider_error_class_is_covered() -> None:
-    # The error tree in contextree.errors lists 16 provider error classes.
-    assert len(PROVIDER_ERRORS) == 16
-    assert len({cls.error_class for cls in PROVIDER_ERRORS}) == 16
+    # The error tree in contextree.errors lists 17 provider error classes.
+    assert len(PROVIDER_ERRORS) == 17
+    assert len({cls.error_class for cls in PROVIDER_ERRORS}) == 17
 
 
 async def test_success_is_a_typed_result_of_what_the_provider_answered() -> None:
@@ -281,3 +282,15 @@ def test_profile_and_preflight_come_from_the_registry() -> None:
     assert unknown.value.message.startswith("unknown provider 'nope'")
     keyed, _, _ = execution(ScriptedClient([]), environ={"SCRIPTED_KEY": "k"})
     assert keyed.preflight("scripted") is PROFILE
+
+
+async def test_an_answer_over_max_frame_bytes_is_cut_and_says_how_much() -> None:
+    long = dataclasses.replace(RESPONSE, content="".join(f"line {n}\n" for n in range(500)))
+    registry = ScriptedRegistry(ScriptedClient([long]))
+    unit = ProviderExecution(registry, None, RecordingObserver(), max_frame_bytes=1024)
+    result = await call(unit)
+    total = len(long.content.encode())
+    assert len(result.content.encode()) <= 1024
+    assert long.content.startswith(result.content.rpartition("\n\n")[0])
+    assert result.content.endswith(f" bytes of {total:,}]")
+    assert 0 < result.truncated_bytes < total

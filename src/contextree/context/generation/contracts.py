@@ -147,7 +147,8 @@ class FrameResult:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ProviderResult:
     """What a provider answered, in provider-neutral terms. ``request_body`` is the exact
-    bytes sent, kept for audit and the parity fixtures."""
+    bytes sent, kept for audit and the parity fixtures; ``truncated_bytes`` counts the bytes
+    of the answer cut off to fit ``max_frame_bytes`` (``content`` then ends with a note)."""
 
     content: str
     served_model: str
@@ -156,6 +157,7 @@ class ProviderResult:
     finish_reason: str
     latency_s: float
     request_body: bytes
+    truncated_bytes: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -191,6 +191,8 @@ class Orchestrator:
                 finish_reason=result.finish_reason,
             )
         )
+        if result.truncated_bytes:
+            metadata["truncated_bytes"] = str(result.truncated_bytes)
         frame = Frame(
             basis=Basis.node(request.node_id),
             agent_id=request.agent_id,

@@ -1,7 +1,8 @@
 """Provider execution (C2): one provider call with an explicit request and response contract.
 
 Owns turning an assembled prompt into a ``ProviderRequest``, calling the client, enriching a
-model-not-found error with the models the provider lists, and emitting
+model-not-found error with the models the provider lists, cutting an answer longer than
+``max_frame_bytes`` at a line (``frame_text.cap_answer``), and emitting
 ``provider_request_sent``, ``provider_response_received`` and ``provider_request_failed``.
 It returns a typed ``ProviderResult`` or raises the adapter's classified error unchanged in
 kind. It never retries (the queue does) and never writes anything.
@@ -12,7 +13,9 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 
+from contextree.config.generation import GenerationSettings
 from contextree.context.generation.contracts import PromptMessage, ProviderResult
+from contextree.context.generation.frame_text import cap_answer
 from contextree.errors import ModelNotFoundError, ProviderError
 from contextree.providers import ProviderHttp, ProviderRegistry
 from contextree.providers.base import ProviderClient
@@ -20,6 +23,9 @@ from contextree.providers.enrich import enrich_model_not_found
 from contextree.providers.profiles import ProviderProfile
 from contextree.providers.types import ChatMessage, ProviderRequest, Role, Subject
 from contextree.telemetry import Event, EventValue, Observer, safe_emit
+
+#: Bytes of one frame's text at most unless told otherwise (the documented default).
+DEFAULT_MAX_FRAME_BYTES: int = GenerationSettings.model_fields["max_frame_bytes"].default
 
 
 class ProviderExecution:
@@ -32,8 +38,10 @@ class ProviderExecution:
         observer: Observer,
         *,
         environ: Mapping[str, str] | None = None,
+        max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
     ) -> None:
         self._registry = registry
+        self._max_frame_bytes = max_frame_bytes
         self._http = http
         self._observer = observer
         self._environ = environ
@@ -92,14 +100,16 @@ class ProviderExecution:
                 "tokens_out": response.tokens_out,
             },
         )
+        capped = cap_answer(response.content, self._max_frame_bytes)
         return ProviderResult(
-            content=response.content,
+            content=capped.text,
             served_model=response.served_model,
             tokens_in=response.tokens_in,
             tokens_out=response.tokens_out,
             finish_reason=response.finish_reason,
             latency_s=response.latency_s,
             request_body=response.request_body,
+            truncated_bytes=capped.truncated_bytes,
         )
 
     def _failed(self, data: Mapping[str, EventValue], error: ProviderError, started: float) -> None:

@@ -318,7 +318,13 @@ class _Run:
             api=self.api,
             tree=self.tree,
             agents=env.agents,
-            providers=ProviderExecution(env.providers, http, observer, environ=env.environ),
+            providers=ProviderExecution(
+                env.providers,
+                http,
+                observer,
+                environ=env.environ,
+                max_frame_bytes=gen.max_frame_bytes,
+            ),
             collector=collector,
         )
 
@@ -367,7 +373,11 @@ class _Run:
         if http_settings.connector_limit < self.concurrency:
             # Never let the connection pool cap the concurrency the user asked for.
             http_settings = http_settings.model_copy(update={"connector_limit": self.concurrency})
-        async with ProviderHttp(http_settings, environ=self.env.environ) as http:
+        async with ProviderHttp(
+            http_settings,
+            environ=self.env.environ,
+            max_response_bytes=self.env.settings.generation.max_response_bytes,
+        ) as http:
             queue = self._queue(self._orchestrator(http, observer), observer)
             executor = Executor(
                 queue,
