@@ -50,9 +50,11 @@ CREDENTIALS = {
     "Anthropic API key": "sk-ant-api03-" + "A1b2C3d4E5f6G7h8" * 2,
     "secret API key": "sk-proj-" + "Zx9Yw8Vu7Ts6Rq5P",
     "AWS access key id": "AKIA" + "IOSFODNN7EXAMPLE",
-    "GitHub token (ghp_)": "ghp_" + "a" * 36,
+    "GitHub token (ghp_": "ghp_" + "a" * 36,
     "GitHub fine-grained token": "github_pat_" + "11ABCDEFG0" * 3,
     "Slack token": "xoxb-" + "123456789012-abcdef",
+    "Google API key": "AIza" + "Sy" + "B1c2D3e4F5" * 3 + "abc",
+    "JSON web token": "eyJ" + "hbGciOiJIUzI1NiJ9" + ".eyJ" + "zdWIiOiIxMjM0In0" + "." + "s1g_" * 5,
 }
 
 

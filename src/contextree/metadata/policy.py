@@ -1,11 +1,12 @@
 """What frame metadata must never hold: forbidden keys and secret-looking values.
 
 Owns the list of forbidden keys (raw prompt and context text, which belong in the artifact
-table, never in metadata), the fixed credential patterns (compiled once, at import) and the
-rule for configured API key values. A value that is exactly a 64-character lowercase hex digest
-never matches anything: digests are what metadata is for. Findings name a pattern class, never
-the matching text. It raises nothing and reads no configuration: the contract decides what to
-do with a finding, and the caller hands in the configured secrets.
+table, never in metadata) and the rule for configured API key values; the credential patterns
+are ``contextree.redaction``'s, the one definition redaction shares. A value that is exactly a
+64-character lowercase hex digest never matches anything: digests are what metadata is for.
+Findings name a pattern class, never the matching text. It raises nothing and reads no
+configuration: the contract decides what to do with a finding, and the caller hands in the
+configured secrets.
 
 Scanning runs once per metadata value on every frame write, so it is built to be cheap for the
 common case of a value with no secret in it: one search for the literal markers every
@@ -14,12 +15,27 @@ credential pattern contains, and the patterns themselves only for a value that h
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from types import MappingProxyType
 
+from contextree.redaction import (
+    CREDENTIAL_PATTERNS,
+    MIN_CONFIGURED_SECRET_LENGTH,
+    CredentialPattern,
+    first_credential,
+)
 from contextree.store.digest import is_digest
+
+__all__ = [
+    "CONFIGURED_SECRET",
+    "CREDENTIAL_PATTERNS",
+    "FORBIDDEN_KEYS",
+    "MIN_CONFIGURED_SECRET_LENGTH",
+    "CredentialPattern",
+    "SecretScanner",
+    "forbidden_key_reason",
+    "secret_class",
+]
 
 #: Forbidden keys, each with why it is refused and where that data lives instead.
 FORBIDDEN_KEYS: Mapping[str, str] = MappingProxyType(
@@ -43,52 +59,9 @@ FORBIDDEN_KEYS: Mapping[str, str] = MappingProxyType(
     }
 )
 
-#: A configured secret shorter than this is not searched for: local servers are often given
-#: placeholder keys such as "ollama" or "lm-studio", which would match ordinary values.
-MIN_CONFIGURED_SECRET_LENGTH = 12
-
 #: The class reported when a value contains a configured API key value.
 CONFIGURED_SECRET = "configured API key"  # noqa: S105  # a label, not a secret
 
-
-@dataclass(frozen=True, slots=True)
-class CredentialPattern:
-    """A class of credential. ``marker`` is literal text that every match of ``regex``
-    contains: a value without any marker is not searched with the regexes at all."""
-
-    name: str
-    regex: re.Pattern[str]
-    marker: str
-
-
-# Checked in this order, so the most specific class is the one reported.
-CREDENTIAL_PATTERNS: tuple[CredentialPattern, ...] = (
-    CredentialPattern(
-        "private key block (-----BEGIN ... PRIVATE KEY-----)",
-        re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----"),
-        "-----BEGIN ",
-    ),
-    CredentialPattern(
-        "Anthropic API key (sk-ant-)", re.compile(r"sk-ant-[A-Za-z0-9_-]{16,}"), "sk-ant-"
-    ),
-    # Not after a letter or digit: "task-", "disk-" and "risk-" are words, not keys.
-    CredentialPattern(
-        "secret API key (sk-)", re.compile(r"(?<![A-Za-z0-9])sk-[A-Za-z0-9_-]{16,}"), "sk-"
-    ),
-    CredentialPattern("AWS access key id (AKIA)", re.compile(r"AKIA[0-9A-Z]{16}"), "AKIA"),
-    CredentialPattern("GitHub token (ghp_)", re.compile(r"ghp_[A-Za-z0-9]{20,}"), "ghp_"),
-    CredentialPattern(
-        "GitHub fine-grained token (github_pat_)",
-        re.compile(r"github_pat_[A-Za-z0-9_]{20,}"),
-        "github_pat_",
-    ),
-    CredentialPattern(
-        "Slack token (xox[abpr]-)", re.compile(r"xox[abpr]-[A-Za-z0-9-]{10,}"), "xox"
-    ),
-)
-
-#: Matches wherever any credential pattern could: one search instead of one per pattern.
-_ANY_MARKER = re.compile("|".join(re.escape(p.marker) for p in CREDENTIAL_PATTERNS))
 _DIGEST_LENGTH = 64
 
 
@@ -116,12 +89,8 @@ class SecretScanner:
         for secret in self._configured:
             if secret in value:
                 return CONFIGURED_SECRET
-        if _ANY_MARKER.search(value) is None:
-            return None  # the common case: every pattern needs one of the markers
-        for pattern in CREDENTIAL_PATTERNS:
-            if pattern.regex.search(value) is not None:
-                return pattern.name
-        return None
+        found = first_credential(value)
+        return found.name if found is not None else None
 
 
 def secret_class(value: str, configured_secrets: Iterable[str]) -> str | None:
