@@ -3,8 +3,9 @@
 Owns the exact payload shape: a user message of ``Context:``, then ``Path:`` / ``Type:`` /
 ``Content:`` blocks separated by ``---`` lines, then ``Task:`` and the rendered template. A file's
 bytes are capped with a note saying so; binary bytes never reach a prompt (a placeholder states
-type and size instead); a directory's children's frames are fitted into a byte budget, keeping
-every child's path and cutting the longest frames first. No I/O here: callers bring the bytes.
+type and size instead); a directory's children's frames are fitted into a byte budget, which
+is a bound: the longest frames are cut first, and when not every child's block fits, the rest
+are named, then counted. No I/O here: callers bring the bytes.
 """
 
 from __future__ import annotations
@@ -96,24 +97,48 @@ class DirectoryContext:
 
 
 CUT_NOTE = "\n[... cut to fit the directory context budget]"
+#: Heads the list of children whose frames did not fit (named only).
+NAMES_HEADING = "Also in this directory (frames left out to fit the directory context budget):"
+#: Content bytes a child's block keeps at least when not every child can have a block.
+MIN_BLOCK_CONTENT = 256
+_CUT_NOTE_BYTES = len(CUT_NOTE.encode("utf-8"))
+_SEPARATOR_BYTES = len(BLOCK_SEPARATOR.encode("utf-8"))
+
+
+def _utf8_len(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8"))
 
 
 def directory_context(children: Sequence[ChildBlock], budget: int) -> DirectoryContext:
-    """Join the children's blocks; over ``budget`` bytes, cut the longest frames first.
+    """Join the children's blocks, at most ``budget`` UTF-8 bytes in all.
 
-    Every child keeps its ``Path:`` and ``Type:`` header; frame contents share what is left
-    of the budget (water-filling: short frames stay whole, long ones are cut to a common
-    length), and cut frames say so.
+    Over budget, the longest frames are cut first (water-filling: short frames stay whole,
+    long ones are cut to a common length, and cut frames say so), every child keeping its
+    ``Path:`` and ``Type:`` header. When that does not fit either (too many children for
+    every one to keep a header and a share), the first children keep blocks in at most half
+    of the budget, the next ones are listed by name only, and the rest are counted
+    (``[... and 19,874 more]``).
     """
     paths = tuple(c.path for c in children)
-    full = BLOCK_SEPARATOR.join(block(c.path, c.node_type, c.content) for c in children)
-    if len(full.encode("utf-8")) <= budget:
+    sizes = [_utf8_len(c.content) for c in children]
+    headers = [_utf8_len(block(c.path, c.node_type, "")) for c in children]
+    fixed = sum(headers) + _SEPARATOR_BYTES * max(len(children) - 1, 0)
+    if fixed + sum(sizes) <= budget:
+        full = BLOCK_SEPARATOR.join(block(c.path, c.node_type, c.content) for c in children)
         return DirectoryContext(text=full, included=paths, cut=())
-    fixed = sum(len(block(c.path, c.node_type, "").encode("utf-8")) for c in children)
-    fixed += len(BLOCK_SEPARATOR) * max(len(children) - 1, 0)
-    room = max(budget - fixed, 0)
-    sizes = [len(c.content.encode("utf-8")) for c in children]
-    allowance = _water_fill(sizes, room, overhead=len(CUT_NOTE.encode("utf-8")))
+    if fixed <= budget:
+        fitted = _fitted_blocks(children, sizes, budget - fixed)
+        if _utf8_len(fitted[0]) <= budget:  # every cut frame kept room for its note
+            return DirectoryContext(text=fitted[0], included=paths, cut=fitted[1])
+    return _first_blocks_then_names(children, sizes, headers, budget)
+
+
+def _fitted_blocks(
+    children: Sequence[ChildBlock], sizes: Sequence[int], room: int
+) -> tuple[str, tuple[str, ...]]:
+    """Every child's block, contents water-filled into ``room`` bytes; the joined text and
+    the paths of the cut frames."""
+    allowance = _water_fill(sizes, room, overhead=_CUT_NOTE_BYTES)
     parts: list[str] = []
     cut: list[str] = []
     for child, size, allowed in zip(children, sizes, allowance, strict=True):
@@ -123,7 +148,70 @@ def directory_context(children: Sequence[ChildBlock], budget: int) -> DirectoryC
             content = kept + CUT_NOTE
             cut.append(child.path)
         parts.append(block(child.path, child.node_type, content))
-    return DirectoryContext(text=BLOCK_SEPARATOR.join(parts), included=paths, cut=tuple(cut))
+    return BLOCK_SEPARATOR.join(parts), tuple(cut)
+
+
+def _first_blocks_then_names(
+    children: Sequence[ChildBlock],
+    sizes: Sequence[int],
+    headers: Sequence[int],
+    budget: int,
+) -> DirectoryContext:
+    """Blocks for the first children (in at most half the budget, each keeping at least
+    ``MIN_BLOCK_CONTENT`` bytes of its frame or all of a shorter one), their names for the
+    next, a count for the rest."""
+    room = budget // 2
+    count, used = 0, 0
+    for header, size in zip(headers, sizes, strict=True):
+        least = header + (
+            size if size <= MIN_BLOCK_CONTENT else MIN_BLOCK_CONTENT + _CUT_NOTE_BYTES
+        )
+        least += _SEPARATOR_BYTES if count else 0
+        if used + least > room:
+            break
+        used += least
+        count += 1
+    text, cut = "", tuple[str, ...]()
+    while count:
+        fixed = sum(headers[:count]) + _SEPARATOR_BYTES * (count - 1)
+        fitted = _fitted_blocks(children[:count], sizes[:count], room - fixed)
+        if _utf8_len(fitted[0]) <= room:
+            text, cut = fitted
+            break
+        count -= 1  # integer shares fell short by a little: one block fewer
+    rest = children[count:]
+    listing = _names(rest, budget - _utf8_len(text) - (_SEPARATOR_BYTES if text else 0))
+    if listing:
+        text = text + BLOCK_SEPARATOR + listing if text else listing
+    return DirectoryContext(
+        text=text,
+        included=tuple(c.path for c in children[:count]),
+        cut=(*cut, *(c.path for c in rest)),
+    )
+
+
+def _names(rest: Sequence[ChildBlock], room: int) -> str:
+    """A heading and as many of ``rest``'s names as fit in ``room`` bytes (a directory's with
+    a trailing slash), then how many more there are; ``""`` if not even the count fits."""
+    if not rest:
+        return ""
+    names = [c.path.rpartition("/")[2] + ("/" if c.node_type == "Directory" else "") for c in rest]
+    sizes = [_utf8_len(name) + 1 for name in names]  # each on a line of its own
+    left = room - _utf8_len(NAMES_HEADING)
+    if sum(sizes) <= left:
+        return "\n".join([NAMES_HEADING, *names])
+    left -= _utf8_len(f"\n[... and {len(rest):,} more]")  # the longest count it can be
+    if left < 0:  # no room for the heading: the count alone, if even that fits
+        only = f"[... {len(rest):,} more children]"
+        return only if _utf8_len(only) <= room else ""
+    shown = 0
+    for size in sizes:
+        if size > left:
+            break
+        left -= size
+        shown += 1
+    listed = "\n".join([NAMES_HEADING, *names[:shown]])
+    return f"{listed}\n[... and {len(rest) - shown:,} more]"
 
 
 def _water_fill(sizes: Sequence[int], room: int, *, overhead: int) -> list[int]:
