@@ -3,8 +3,10 @@
 Owns ``input_key()``. A head is *current* when the input key stored on it equals the one
 computed now from: the node id, the agent's prompt profile digest, the requested provider's
 name and configured model, and, for a directory, its children's current frame ids in child-name
-order. Plan, ``prepare`` and ``status`` all call this function and nothing else decides
-currency. It reads no file contents: every input is an id or a digest already in the store.
+order and the directory context budget when it is not the default (so heads made with the
+default stay current across the upgrade that added it). Plan, ``prepare`` and ``status`` all
+call this function and nothing else decides currency. It reads no file contents: every input
+is an id, a digest already in the store or a setting.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from collections.abc import Sequence
 
 import blake3
 
+from contextree.config.generation import GenerationSettings
+
 #: Bump when the meaning of the inputs changes, so every head becomes stale once.
 CURRENCY_VERSION = b"contextree-input-key-v1"
 _U64 = struct.Struct(">Q")
@@ -22,6 +26,10 @@ _U64 = struct.Struct(">Q")
 MISSING_CHILD = b""
 #: The length-prefixed "file" tag, precomputed: ``file_key`` runs once per node of a plan.
 _FILE_TAG = _U64.pack(4) + b"file"
+#: The budget every key made before the budget entered keys was made with.
+DEFAULT_DIRECTORY_CONTEXT_BUDGET: int = GenerationSettings.model_fields[
+    "directory_context_budget"
+].default
 
 
 def _field(hasher: blake3.blake3, data: bytes) -> None:
@@ -37,7 +45,20 @@ class CurrencyKeys:
     state plus the node's own fields, which keeps a 100k-node plan cheap.
     """
 
-    def __init__(self, *, prompt_digest: str, provider_name: str, model: str) -> None:
+    def __init__(
+        self,
+        *,
+        prompt_digest: str,
+        provider_name: str,
+        model: str,
+        directory_context_budget: int = DEFAULT_DIRECTORY_CONTEXT_BUDGET,
+    ) -> None:
+        # Only a budget other than the default is hashed: the default one adds nothing.
+        self._budget = (
+            None
+            if directory_context_budget == DEFAULT_DIRECTORY_CONTEXT_BUDGET
+            else _U64.pack(directory_context_budget)
+        )
         base = blake3.blake3()
         _field(base, CURRENCY_VERSION)
         _field(base, prompt_digest.encode("utf-8"))
@@ -57,6 +78,9 @@ class CurrencyKeys:
         h.update(_U64.pack(len(child_frame_ids)))
         for frame_id in child_frame_ids:
             _field(h, frame_id)
+        if self._budget is not None:
+            _field(h, b"directory_context_budget")
+            _field(h, self._budget)
         return h.hexdigest()
 
 
@@ -67,13 +91,20 @@ def input_key(
     provider_name: str,
     model: str,
     child_frame_ids: Sequence[bytes] | None = None,
+    directory_context_budget: int = DEFAULT_DIRECTORY_CONTEXT_BUDGET,
 ) -> str:
     """Hex digest of everything a frame for this node is generated from.
 
     ``child_frame_ids`` is None for a file and, for a directory, the current frame id of each
-    child in child-name order (``MISSING_CHILD`` for a child without one).
+    child in child-name order (``MISSING_CHILD`` for a child without one);
+    ``directory_context_budget`` counts for a directory only, and only when not the default.
     """
-    keys = CurrencyKeys(prompt_digest=prompt_digest, provider_name=provider_name, model=model)
+    keys = CurrencyKeys(
+        prompt_digest=prompt_digest,
+        provider_name=provider_name,
+        model=model,
+        directory_context_budget=directory_context_budget,
+    )
     if child_frame_ids is None:
         return keys.file_key(node_id)
     return keys.dir_key(node_id, child_frame_ids)

@@ -29,7 +29,7 @@ from contextree.context.generation.contracts import (
     ProviderResult,
     Skip,
 )
-from contextree.context.generation.currency import CurrencyKeys
+from contextree.context.generation.currency import DEFAULT_DIRECTORY_CONTEXT_BUDGET, CurrencyKeys
 from contextree.context.generation.frame_writer import FrameWriter
 from contextree.context.generation.metadata_construction import frame_metadata
 from contextree.context.generation.plan import HEAD_REUSE
@@ -83,6 +83,7 @@ class Orchestrator:
         agents: AgentRegistry,
         providers: ProviderExecution,
         collector: PromptCollector,
+        directory_context_budget: int = DEFAULT_DIRECTORY_CONTEXT_BUDGET,
     ) -> None:
         self._api = api
         #: Frames finished in the same event-loop turn share one transaction.
@@ -91,6 +92,8 @@ class Orchestrator:
         self._agents = agents
         self._providers = providers
         self._collector = collector
+        #: The collector's budget, which a directory's input key includes when not the default.
+        self._directory_context_budget = directory_context_budget
         #: (prompt profile digest, provider, model) -> the key maker for them: the shared
         #: fields are hashed once per run, not once per node.
         self._keys: dict[tuple[str, str, str], CurrencyKeys] = {}
@@ -141,7 +144,10 @@ class Orchestrator:
         keys = self._keys.get(cache_key)
         if keys is None:
             keys = CurrencyKeys(
-                prompt_digest=agent.prompt_digest, provider_name=request.provider_name, model=model
+                prompt_digest=agent.prompt_digest,
+                provider_name=request.provider_name,
+                model=model,
+                directory_context_budget=self._directory_context_budget,
             )
             self._keys[cache_key] = keys
         if entry.kind == "file":

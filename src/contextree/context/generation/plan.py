@@ -18,7 +18,11 @@ from operator import attrgetter
 from typing import NamedTuple
 
 from contextree.context.generation.contracts import GenerationRequest
-from contextree.context.generation.currency import MISSING_CHILD, CurrencyKeys
+from contextree.context.generation.currency import (
+    DEFAULT_DIRECTORY_CONTEXT_BUDGET,
+    MISSING_CHILD,
+    CurrencyKeys,
+)
 from contextree.errors import RuntimeFailure, UsageError
 from contextree.store.tree import Entry
 from contextree.workspace.merkle import NodeId, parent_path
@@ -79,6 +83,8 @@ class PlanSpec:
     frame_type: str
     force: bool = False
     recursive: bool = True
+    #: Part of a directory's input key when it is not the default.
+    directory_context_budget: int = DEFAULT_DIRECTORY_CONTEXT_BUDGET
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -145,7 +151,10 @@ def build_plan(
     """
     target = spec.target
     keys = CurrencyKeys(
-        prompt_digest=spec.prompt_digest, provider_name=spec.provider_name, model=spec.model
+        prompt_digest=spec.prompt_digest,
+        provider_name=spec.provider_name,
+        model=spec.model,
+        directory_context_budget=spec.directory_context_budget,
     )
     children = _children(entries, target.path)
     current, input_keys = _currency(entries, children, heads, keys)

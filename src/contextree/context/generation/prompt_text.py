@@ -171,7 +171,8 @@ def _first_blocks_then_names(
             break
         used += least
         count += 1
-    text, cut = "", tuple[str, ...]()
+    text = ""
+    cut: tuple[str, ...] = ()
     while count:
         fixed = sum(headers[:count]) + _SEPARATOR_BYTES * (count - 1)
         fitted = _fitted_blocks(children[:count], sizes[:count], room - fixed)

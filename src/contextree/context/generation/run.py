@@ -294,6 +294,7 @@ class _Run:
             frame_type=resolved.frame_type,
             force=self.options.force,
             recursive=self.options.recursive,
+            directory_context_budget=self.env.settings.generation.directory_context_budget,
         )
         return build_plan(spec, entries, head_keys)
 
@@ -326,6 +327,7 @@ class _Run:
                 max_frame_bytes=gen.max_frame_bytes,
             ),
             collector=collector,
+            directory_context_budget=gen.directory_context_budget,
         )
 
     def _queue(self, orchestrator: Orchestrator, observer: Observer) -> FrameGenerationQueue:
