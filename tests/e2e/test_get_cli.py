@@ -107,7 +107,7 @@ def test_get_prints_the_head_frame_with_a_header(scanned: Path, cli: Cli) -> Non
     lines = result.stdout.splitlines()
     assert lines[0] == "Path: src/a.py (file, 22 B)"
     assert lines[2] == "Agent: docs-writer"
-    assert lines[3] == "Frames: 1 shown, 1 head(s) in all"
+    assert lines[3] == "Frames: 1 shown, 1 head in all"
     assert frame_id[:16] in result.stdout
     assert "# a.py\nReturns one." in result.stdout
     assert "prompt_digest" not in result.stdout

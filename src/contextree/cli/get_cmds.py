@@ -21,7 +21,7 @@ from contextree.bootstrap import (
     open_store_for_reading,
 )
 from contextree.cli.errors import user_errors
-from contextree.cli.output import CliState, emit_json, human_bytes
+from contextree.cli.output import CliState, emit_json, human_bytes, plural, term_name
 from contextree.errors import FrameNotFoundError, UsageError
 from contextree.metadata.registry import project_for_read
 from contextree.store.tree import TreeRows
@@ -175,8 +175,10 @@ def _node_json(
 def _print_entry(state: CliState, entry: FrameEntry, title: str, include_metadata: bool) -> None:
     out = state.out
     out.print(
-        f"--- {title} · {entry.frame.agent_id} · {entry.frame.frame_type} · "
-        f"{_time(entry.written_at_ns)} · frame {entry.frame.frame_id.hex()[:16]} ---",
+        term_name(
+            f"--- {title} · {entry.frame.agent_id} · {entry.frame.frame_type} · "
+            f"{_time(entry.written_at_ns)} · frame {entry.frame.frame_id.hex()[:16]} ---"
+        ),
         markup=False,
     )
     if include_metadata:
@@ -186,7 +188,7 @@ def _print_entry(state: CliState, entry: FrameEntry, title: str, include_metadat
         out.print("", markup=False)
     text = entry.frame.text()
     if text is None:
-        out.print(f"[binary content, {len(entry.frame.content)} bytes]", markup=False)
+        out.print(f"[binary content, {plural(len(entry.frame.content), 'byte')}]", markup=False)
     else:
         out.print(text.rstrip("\n"), markup=False)
     out.print("", markup=False)
@@ -195,10 +197,13 @@ def _print_entry(state: CliState, entry: FrameEntry, title: str, include_metadat
 def _print_node(state: CliState, node: NodeContext, agent_id: str, include_metadata: bool) -> None:
     out = state.out
     kind = "directory" if node.kind == "dir" else f"file, {human_bytes(node.size or 0)}"
-    out.print(f"Path: {display_path(node.path)} ({kind})", markup=False)
+    out.print(f"Path: {term_name(display_path(node.path))} ({kind})", markup=False)
     out.print(f"Node: {node.node_id.hex()}", markup=False)
     out.print(f"Agent: {agent_id}", markup=False)
-    out.print(f"Frames: {len(node.frames)} shown, {node.frame_count} head(s) in all", markup=False)
+    out.print(
+        f"Frames: {len(node.frames)} shown, {plural(node.frame_count, 'head')} in all",
+        markup=False,
+    )
     out.print("", markup=False)
     for i, entry in enumerate(node.frames, 1):
         _print_entry(state, entry, f"frame {i}", include_metadata)
@@ -206,7 +211,7 @@ def _print_node(state: CliState, node: NodeContext, agent_id: str, include_metad
         return
     if not node.frames:
         out.print("No current frame: the path changed since these were written.", markup=False)
-    out.print(f"History: {len(node.history)} write(s), newest first", markup=False)
+    out.print(f"History: {plural(len(node.history), 'write')}, newest first", markup=False)
     out.print("", markup=False)
     for entry in node.history:
         title = "current" if entry.is_head else f"node {entry.node_id.hex()[:12]}"

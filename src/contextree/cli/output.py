@@ -8,6 +8,7 @@ no traceback. No business logic lives here.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,10 +17,66 @@ from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 from contextree.errors import ContextreeError
 
 JSON_SCHEMA_VERSION = 1
+
+#: What a terminal would act on instead of showing: C0 and C1 controls, DEL, and the bidi
+#: embeddings, overrides and isolates that reorder what is shown (the "trojan source" ones).
+_UNSAFE_IN_NAME = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+#: The same, but newlines and tabs stay: frame text is multi-line.
+_UNSAFE_IN_TEXT = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+#: The controls ``ls`` and C spell with a letter.
+_NAMED_ESCAPES = {
+    "\n": "\\n",
+    "\t": "\\t",
+    "\r": "\\r",
+    "\a": "\\a",
+    "\b": "\\b",
+    "\f": "\\f",
+    "\v": "\\v",
+}
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    char = match.group()
+    named = _NAMED_ESCAPES.get(char)
+    if named is not None:
+        return named
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def term_name(name: str) -> str:
+    """``name`` (a path, an id) safe to print on one terminal line: every control character,
+    newlines included, and every bidi control shown as an escape (``\\x1b``), as ``ls`` does."""
+    return _UNSAFE_IN_NAME.sub(_escape_char, name)
+
+
+def term_text(text: str) -> str:
+    """Multi-line ``text`` (a frame, a message) safe to print: newlines and tabs kept, every
+    other control character and bidi control shown as an escape."""
+    return _UNSAFE_IN_TEXT.sub(_escape_char, text)
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """``1 frame``, ``2 frames``, ``1,204 files``: the count with the noun that agrees."""
+    noun = word if count == 1 else (many or f"{word}s")
+    return f"{count:,} {noun}"
+
+
+class SafeConsole(Console):
+    """A console that never lets a control character through: text views print file names,
+    frames and answers written by strangers, and an escape sequence in them would reach the
+    terminal. Strings are escaped with ``term_text`` (names are also passed through
+    ``term_name`` where they are formatted, so a newline in a name cannot forge a line)."""
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:
+        super().print(*(term_text(o) if isinstance(o, str) else o for o in objects), **kwargs)
 
 
 @dataclass(slots=True)
@@ -29,9 +86,13 @@ class CliState:
     workspace: str | None = None
     verbose: bool = False
     quiet: bool = False
-    out: Console = field(default_factory=lambda: Console(highlight=False, soft_wrap=True))
+    out: Console = field(
+        default_factory=lambda: SafeConsole(highlight=False, soft_wrap=True, markup=False)
+    )
     err: Console = field(
-        default_factory=lambda: Console(stderr=True, highlight=False, soft_wrap=True)
+        default_factory=lambda: SafeConsole(
+            stderr=True, highlight=False, soft_wrap=True, markup=False
+        )
     )
 
 
@@ -43,7 +104,9 @@ def emit_json(doc: dict[str, Any]) -> None:
 
 
 def report_error(state: CliState, exc: ContextreeError) -> None:
-    state.err.print(f"[bold red]error:[/] {exc.message}", markup=True)
+    line = Text("error:", style="bold red")
+    line.append(f" {term_text(exc.message)}")
+    state.err.print(line)
     if exc.hint:
         state.err.print(exc.hint, markup=False)
 

@@ -9,7 +9,14 @@ import typer
 
 from contextree.bootstrap import FrameReport, frame_report, load_workspace
 from contextree.cli.errors import user_errors
-from contextree.cli.output import CliState, emit_json, human_bytes, progress_display
+from contextree.cli.output import (
+    CliState,
+    emit_json,
+    human_bytes,
+    plural,
+    progress_display,
+    term_name,
+)
 from contextree.store.tree import ScanRow
 from contextree.workspace.scan import ScanReport
 from contextree.workspace.service import (
@@ -104,9 +111,10 @@ def _changes_json(report: ScanReport) -> dict[str, list[str]]:
 def _print_scan(state: CliState, report: ScanReport) -> None:
     out = state.out
     out.print(
-        f"Scanned {report.files:,} files and {report.dirs:,} directories "
+        f"Scanned {plural(report.files, 'file')} and "
+        f"{plural(report.dirs, 'directory', 'directories')} "
         f"({human_bytes(report.total_bytes)}) in {report.duration_s:.2f} s; "
-        f"read {report.hashed:,} files."
+        f"read {plural(report.hashed, 'file')}."
     )
     out.print(
         f"Root {report.root_id.hex()[:16]}  ·  {len(report.added):,} added, "
@@ -121,7 +129,7 @@ def _print_changes(state: CliState, report: ScanReport) -> None:
         return
     for mark, paths in (("+", report.added), ("~", report.modified), ("-", report.removed)):
         for path in paths[:_LIST_CAP]:
-            state.out.print(f"  {mark} {display_path(path)}", markup=False)
+            state.out.print(f"  {mark} {term_name(display_path(path))}", markup=False)
         if len(paths) > _LIST_CAP:
             state.out.print(f"  {mark} ... and {len(paths) - _LIST_CAP:,} more")
 
@@ -160,7 +168,7 @@ def _print_issues(state: CliState, issues: dict[str, Any]) -> None:
         state.err.print("Run with --verbose or --json to list them.", markup=False)
         return
     for line in _issue_lines(issues):
-        state.err.print(line, markup=False)
+        state.err.print(term_name(line), markup=False)
 
 
 def status_cmd(  # noqa: PLR0917  # typer maps each option to a parameter
@@ -269,14 +277,16 @@ def _print_frames(state: CliState, frames: FrameReport) -> None:
         return
     r = coverage.resolved
     line = (
-        f"Frames      {coverage.current:,}/{coverage.nodes:,} nodes current for "
+        f"Frames      {coverage.current:,}/{plural(coverage.nodes, 'node')} current for "
         f"{r.agent.id} via {r.provider_name}"
     )
     if coverage.missing:
         line += f"; run `contextree generate` for the other {coverage.missing:,}"
     state.out.print(line, markup=False)
     for agent, frame_type, count in frames.heads:
-        state.out.print(f"  {agent} ({frame_type}): {count:,} nodes with a frame", markup=False)
+        state.out.print(
+            f"  {agent} ({frame_type}): {plural(count, 'node')} with a frame", markup=False
+        )
 
 
 def _time(ns: int) -> str:
@@ -313,14 +323,15 @@ def status_json(report: StatusReport) -> dict[str, Any]:
 
 def _print_status(state: CliState, report: StatusReport) -> None:
     out = state.out
-    out.print(f"Workspace   {report.root}", markup=False)
+    out.print(f"Workspace   {term_name(str(report.root))}", markup=False)
     last = report.last_scan
     if last is None:
         out.print("Not scanned yet. Run `contextree scan`.")
         return
     out.print(f"Root id     {last.root_id.hex()}")
     out.print(
-        f"Tree        {report.files:,} files, {report.dirs:,} directories "
+        f"Tree        {plural(report.files, 'file')}, "
+        f"{plural(report.dirs, 'directory', 'directories')} "
         f"({human_bytes(last.total_bytes)})"
     )
     out.print(f"Last scan   {_time(last.finished_at_ns)} (scan #{last.scan_id})")
@@ -338,6 +349,6 @@ def _print_status(state: CliState, report: StatusReport) -> None:
     )
     for mark, paths in (("+", pending.added), ("~", pending.modified), ("-", pending.removed)):
         for path in paths[:_LIST_CAP]:
-            out.print(f"  {mark} {display_path(path)}", markup=False)
+            out.print(f"  {mark} {term_name(display_path(path))}", markup=False)
         if len(paths) > _LIST_CAP:
             out.print(f"  {mark} ... and {len(paths) - _LIST_CAP:,} more")
