@@ -22,18 +22,41 @@ from contextree.workspace.walk import display_path
 
 _LIST_CAP = 50
 
-#: What to do after a node failed with this error class, when the error carries no hint.
+#: What to do after a node failed with this error class, when the error carries no hint of
+#: its own. A node in the summary has failed for good: retryable classes were already asked
+#: again up to ``[generation] max_attempts`` times, so no advice here promises a retry.
 _ADVICE = {
     "rate_limited": "The provider kept rate-limiting; lower --concurrency or the profile's "
     "requests_per_minute, then rerun `contextree generate` (only unfinished nodes run).",
-    "overloaded": "The provider was overloaded; rerun `contextree generate` later.",
-    "server_error": "The provider kept failing; rerun `contextree generate` later.",
-    "client_timeout": "Calls timed out; raise the profile's timeouts or lower --concurrency.",
+    "overloaded": "The provider stayed overloaded through every attempt; rerun "
+    "`contextree generate` later (only unfinished nodes run).",
+    "server_error": "The provider kept failing through every attempt; rerun "
+    "`contextree generate` later (only unfinished nodes run).",
+    "request_timeout": "The server kept timing out the request; rerun later or lower "
+    "--concurrency.",
+    "conflict": "The server kept answering 409 Conflict; rerun `contextree generate` later.",
+    "client_timeout": "Calls timed out; raise the profile's [timeouts] or lower --concurrency.",
     "connection_error": "Check the provider's base_url and that it is reachable.",
     "auth_failed": "Check the API key variable named by the profile (`contextree provider "
     "show NAME`).",
     "quota_exhausted": "The account's quota or spend limit is used up; raise it, then rerun.",
+    "bad_request": "The server refused the request: check model and [options] in the profile.",
+    "model_not_found": "Set `model` in the profile to one the server offers (`contextree "
+    "provider test NAME` lists them).",
+    "context_length_exceeded": "Lower [generation] prompt_file_cap or directory_context_budget, "
+    "or use a model with a longer context.",
+    "malformed_response": "Check that base_url points at the API itself and the profile's type "
+    "matches the server.",
+    "response_too_large": "Check that base_url points at the API itself; raise [generation] "
+    "max_response_bytes if answers really are that long.",
+    "empty_completion": "Every attempt came back empty; try another model or check the agent's "
+    "prompt template.",
+    "truncated": "Raise max_tokens under [options] in the provider profile, then rerun.",
+    "content_filtered": "The provider will refuse this content again: leave the file out (an "
+    "ignore pattern) or use another model.",
 }
+#: Advice for a class without an entry above.
+_FALLBACK_ADVICE = "Fix the cause, then rerun `contextree generate` (only unfinished nodes run)."
 
 
 class RunView:
@@ -107,9 +130,11 @@ class RunView:
 
 
 def _advice(node: NodeResult) -> str | None:
-    if node.hint:
-        return node.hint
-    return _ADVICE.get(node.error_class or "")
+    """What to do about a failed node: its error's own hint (it knows the key variable, the
+    model list, the timeout that ran out), else the advice for its class."""
+    if node.error_class is None:
+        return None
+    return node.hint or _ADVICE.get(node.error_class, _FALLBACK_ADVICE)
 
 
 def print_summary(console: Console, err: Console, outcome: GenerateOutcome, seconds: float) -> None:

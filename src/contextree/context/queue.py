@@ -416,7 +416,7 @@ class FrameGenerationQueue:
         except _DeadlinePassedError:
             raise ClientTimeoutError(
                 f"{prepared.provider_name} did not answer within {timeout:g} s",
-                hint="Raise attempt_timeout_s in the queue configuration if the model is slow.",
+                hint="Raise [generation] attempt_timeout_s if the model is just slow.",
             ) from None
 
     async def _within(self, work: Coroutine[object, object, _T], seconds: float) -> _T:

@@ -215,7 +215,9 @@ def _status_class(status: int) -> type[ProviderError]:
     return BadRequestError
 
 
-def _hint(cls: type[ProviderError], ctx: CallContext) -> str:
+def _hint(cls: type[ProviderError], ctx: CallContext) -> str | None:
+    """What to do about this class of error, where the error itself can say more than the
+    class; ``None`` leaves the advice to the caller, who knows whether retries ran out."""
     name = ctx.provider
     hints: dict[type[ProviderError], str] = {
         AuthFailedError: (
@@ -231,12 +233,13 @@ def _hint(cls: type[ProviderError], ctx: CallContext) -> str:
         "use a model with a longer context.",
         QuotaExhaustedError: "Add credit or raise the spend limit with the provider; "
         "retrying will not help until then.",
-        ContentFilteredError: "The provider refused this content; it will refuse it again.",
+        ContentFilteredError: "The provider will refuse this content again: leave the file out "
+        "(an ignore pattern) or use another model.",
         RateLimitedError: f"Lower requests_per_minute or tokens_per_minute in the {name} "
         "profile if this keeps happening.",
         BadRequestError: "The server refused the request: check model and options in the profile.",
     }
-    return hints.get(cls, "The queue retries this when it is retryable.")
+    return hints.get(cls)
 
 
 def classify_http(

@@ -267,7 +267,8 @@ class HttpProviderClient(ProviderClient):
             raise ContentFilteredError(
                 f"{self.name}: model {ctx.model!r} refused or filtered the completion "
                 f"(finish reason {completion.finish_reason!r})",
-                hint="The provider refused this content; it will refuse it again.",
+                hint="The provider will refuse this content again: leave the file out (an ignore "
+                "pattern) or use another model.",
             )
         if completion.truncated:
             limit = f"max_tokens={options.max_tokens}" if options.max_tokens else "its default"
@@ -275,7 +276,8 @@ class HttpProviderClient(ProviderClient):
                 f"{self.name}: the completion from model {ctx.model!r} was cut off at the "
                 f"output length limit ({limit}); raise max_tokens under [options] in the "
                 f"{self.name!r} provider profile",
-                hint="A cut-off completion is never stored as if it were whole.",
+                hint=f"Raise max_tokens under [options] in the {self.name!r} provider profile, "
+                "then rerun (a cut-off completion is never stored as if it were whole).",
             )
         if not completion.content.strip():
             raise EmptyCompletionError(
