@@ -11,8 +11,8 @@ from pathlib import Path
 
 from tests.fakes.provider_server import FakeProviderServer
 from tests.fakes.replies import Fault, Reply
-from tests.helpers.profiles import write_fake_profile
 from tests.helpers.trees import write_tree
+from tests.helpers.user_profiles import write_user_fake_profile
 
 from contextree.store.db import Store
 from contextree.store.ledger import LedgerRows
@@ -23,7 +23,7 @@ def test_sigint_cancels_in_flight_work_records_it_and_exits_130(workspace: Path)
     server = FakeProviderServer(default=Reply(fault=Fault.HANG))
     url = server.start_in_thread()
     try:
-        write_fake_profile(workspace, f"{url}/v1")
+        write_user_fake_profile(f"{url}/v1")
         proc = subprocess.Popen(
             [
                 sys.executable,
@@ -61,7 +61,7 @@ def test_sigint_cancels_in_flight_work_records_it_and_exits_130(workspace: Path)
         rows = LedgerRows(store.conn)
         run = rows.last_run()
         assert run is not None
-        assert run.status == "cancelled"
+        assert run.status == "interrupted"
         assert (run.planned, run.done, run.cancelled) == (8, 0, 8)
         assert len(rows.nodes(run.run_id, ["cancelled"])) == 8
     assert len(server.completion_requests()) == 2  # nothing new was sent after Ctrl-C

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import os
 import signal
 import time
 from pathlib import Path
@@ -14,10 +14,17 @@ import typer
 from contextree.bootstrap import Workspace, generation_environment, load_workspace
 from contextree.cli.errors import user_errors
 from contextree.cli.generate_view import RunView, outcome_json, print_summary
-from contextree.cli.output import CliState, emit_json
+from contextree.cli.output import (
+    CliState,
+    emit_json,
+    plural,
+    quiet_if_terminal_closed,
+    report_error,
+)
 from contextree.context.generation.control import RunControl
-from contextree.context.generation.executor import FailurePolicy, Schedule
+from contextree.context.generation.executor import FailurePolicy, NodeStatus, Schedule
 from contextree.context.generation.run import GenerateOptions, GenerateOutcome, run_generate
+from contextree.errors import ContextreeError
 from contextree.store.db import Store
 from contextree.telemetry import JsonLinesObserver, MultiObserver, Observer
 from contextree.workspace.service import open_store
@@ -62,7 +69,8 @@ GraceOpt = Annotated[
         "--grace",
         min=0,
         metavar="SECONDS",
-        help="After Ctrl-C, how long calls in flight may finish before they are cancelled.",
+        help="After Ctrl-C (or SIGTERM, SIGHUP), how long calls in flight may finish before "
+        "they are cancelled.",
     ),
 ]
 DEFAULT_GRACE_S = 10.0
@@ -184,22 +192,69 @@ def _run(
             outcome = _generate(state, ws, store, options, control, live=live, events=events)
     seconds = time.monotonic() - started
     if json_out:
-        emit_json(outcome_json(outcome, seconds) | {"interrupted": control.interrupted})
+        doc = outcome_json(outcome, seconds) | {"interrupted": control.interrupted}
+        if control.interrupted:
+            doc["status"] = "interrupted"
+            doc["signal"] = control.signal.name if control.signal is not None else None
+        if full is not None:
+            doc["status"] = "failed"
+            doc["error"] = {
+                "kind": "disk_full",
+                "message": full.message,
+                "frames_kept": outcome.result.count(NodeStatus.DONE),
+            }
+        emit_json(doc)
     elif not state.quiet or not outcome.result.succeeded or control.interrupted:
         print_summary(state.out, state.err, outcome, seconds)
     if control.interrupted:
         state.err.print(
-            "Interrupted. Frames already written are kept; run `contextree generate` again to "
+            f"{what}. Frames already written are kept; run `contextree generate` again to "
             "finish the rest.",
             markup=False,
         )
-        raise typer.Exit(EXIT_INTERRUPTED)
-    raise typer.Exit(0 if outcome.result.succeeded else 1)
+    code = _exit_code(outcome, control)
+    with quiet_if_terminal_closed(code):
+        _report(state, ws, outcome, control, seconds, json_out=json_out)
+    raise typer.Exit(code)
+
+
+def _exit_code(outcome: GenerateOutcome, control: RunControl) -> int:
+    """128 + the signal for a run a signal stopped, 1 when a node failed or the disk filled."""
+    if control.interrupted:
+        return control.exit_code
+    return 0 if outcome.result.succeeded and outcome.disk_full is None else 1
+
+
+def _disk_full_error(ws: Workspace, outcome: GenerateOutcome) -> ContextreeError | None:
+    if outcome.disk_full is None:
+        return None
+    kept = outcome.result.count(NodeStatus.DONE)
+    where = os.path.relpath(ws.layout.store_path, ws.layout.root)
+    return ContextreeError(
+        f"disk full writing {where}: {plural(kept, 'frame')} kept; free space and rerun "
+        "`contextree generate` (only what is missing is generated)"
+    )
+
+
+def _report(
+    state: CliState,
+    ws: Workspace,
+    outcome: GenerateOutcome,
+    control: RunControl,
+    seconds: float,
+    *,
+    json_out: bool,
+) -> None:
+    full = _disk_full_error(ws, outcome)
 
 
 def _generate(
     state: CliState,
+    if full is not None:
+        report_error(state, full)
     ws: Workspace,
+        sig = control.signal
+        what = "Interrupted" if sig in (None, signal.SIGINT) else f"Interrupted by {sig.name}"
     store: Store,
     options: GenerateOptions,
     control: RunControl,
@@ -215,11 +270,9 @@ def _generate(
         observers.append(sink)
 
     async def main() -> GenerateOutcome:
-        loop = asyncio.get_running_loop()
-        # Ctrl-C stops intake, then cancels what is in flight after the grace period.
-        with contextlib.suppress(NotImplementedError):  # no signal handlers on Windows
-            loop.add_signal_handler(signal.SIGINT, control.interrupt)
-        try:
+        # Ctrl-C, SIGTERM and SIGHUP stop intake, then cancel what is in flight after the
+        # grace period; the flag is set at once, so a signal during the scan sends nothing.
+        with control.signals(asyncio.get_running_loop()):
             return await run_generate(
                 env,
                 options,
@@ -228,9 +281,6 @@ def _generate(
                 on_plan=view.on_plan,
                 control=control,
             )
-        finally:
-            with contextlib.suppress(NotImplementedError):
-                loop.remove_signal_handler(signal.SIGINT)
 
     try:
         with view:

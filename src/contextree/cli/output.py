@@ -7,11 +7,13 @@ no traceback. No business logic lives here.
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import re
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -101,6 +103,30 @@ def emit_json(doc: dict[str, Any]) -> None:
     body = {"schema_version": JSON_SCHEMA_VERSION, **doc}
     sys.stdout.write(json.dumps(body, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
     sys.stdout.flush()
+
+
+@contextmanager
+def quiet_if_terminal_closed(exit_code: int) -> Iterator[None]:
+    """Writing to a terminal that went away (SIGHUP, a closed pipe: EIO, EPIPE) ends the
+    command with ``exit_code`` and no traceback; stdout and stderr then go nowhere, so the
+    interpreter's last flush cannot complain either."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in (errno.EIO, errno.EPIPE):
+            raise
+        detach_std_streams()
+        raise SystemExit(exit_code) from None
+
+
+def detach_std_streams() -> None:
+    """Point file descriptors 1 and 2 at the null device."""
+    with suppress(OSError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        for fd in (1, 2):
+            with suppress(OSError):
+                os.dup2(devnull, fd)
+        os.close(devnull)
 
 
 def report_error(state: CliState, exc: ContextreeError) -> None:

@@ -20,6 +20,17 @@ from contextree.store.migrations import migrate
 Synchronous = Literal["NORMAL", "FULL"]
 
 BUSY_TIMEOUT_MS = 5000
+_SQLITE_FULL = 13
+
+
+class DiskFullError(StoreError):
+    """The store could not grow: its disk is full (or its size limit reached). Nothing of the
+    failed transaction was written; everything committed before is intact."""
+
+
+def _is_full(exc: sqlite3.Error) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return (code is not None and code & 0xFF == _SQLITE_FULL) or "disk is full" in str(exc)
 
 
 class Store:
@@ -71,21 +82,43 @@ class Store:
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction: ``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back on any error."""
+        """A write transaction: ``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back on any error.
+
+        The rollback runs only while a transaction is still open (SQLite rolls back by itself
+        after some errors, ``SQLITE_FULL`` among them) and never replaces the error that caused
+        it. A full disk or store (``SQLITE_FULL``) is raised as ``DiskFullError``."""
         try:
             self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot start a write transaction: {exc}") from exc
+            raise self._write_error("cannot start a write transaction", exc) from exc
         try:
             yield self.conn
+        except sqlite3.Error as exc:
+            self._rollback_quietly()
+            if _is_full(exc):
+                raise self._write_error("", exc) from exc
+            raise
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            self._rollback_quietly()
             raise
         try:
             self.conn.execute("COMMIT")
         except sqlite3.Error as exc:
-            self.conn.execute("ROLLBACK")
-            raise StoreError(f"cannot commit to the store: {exc}") from exc
+            self._rollback_quietly()
+            raise self._write_error("cannot commit to the store", exc) from exc
+
+    def _rollback_quietly(self) -> None:
+        if self.conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                self.conn.execute("ROLLBACK")
+
+    def _write_error(self, what: str, exc: sqlite3.Error) -> StoreError:
+        if _is_full(exc):
+            return DiskFullError(
+                f"disk full writing {self.path}",
+                hint="Free space on that disk and rerun: frames already written are kept.",
+            )
+        return StoreError(f"{what}: {exc}")
 
     @contextlib.contextmanager
     def cache_size(self, kib: int) -> Iterator[None]:

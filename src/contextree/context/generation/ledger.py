@@ -7,19 +7,30 @@ the totals at the end. At the next start, runs a killed process left ``running``
 reconciled against the heads: a pending node whose head was written during that run is
 ``done``, the rest ``interrupted``. It also answers ``--retry-failed``: which nodes failed,
 were blocked or did not finish in the last run. It writes no frames.
+
+Run statuses: ``running``, ``succeeded``, ``failed`` (some node failed, including a run stopped
+because the store's disk was full: its nodes that could not be written fail with
+``disk_full_error``), and ``interrupted``: stopped by a signal (Ctrl-C, SIGTERM, SIGHUP) or
+killed. Stores written before one label was used say ``cancelled`` for a signal; it is read as
+``interrupted``. A ``running`` run whose process is gone is reported ``interrupted`` before the
+next writer reconciles it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import os
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from contextree.api import ContextApi
 from contextree.context.generation.executor import GenerationResult, NodeResult, NodeStatus
 from contextree.context.generation.plan import GenerationPlan
-from contextree.store.db import Store
+from contextree.store.db import DiskFullError, Store
 from contextree.store.ledger import LedgerRows, RunNodeRow, RunRow
 from contextree.workspace.merkle import NodeId
 
@@ -93,9 +104,14 @@ class RunLedger:
         return {n.path for n in self._rows.nodes(last.run_id, RETRY_STATUSES)}
 
     def last_summary(self) -> RunSummary | None:
+        """The last run; one whose process is gone reads ``interrupted``, never ``running``."""
         last = self._rows.last_run()
         if last is None:
             return None
+        if last.status == LEGACY_SIGNAL_STATUS or (
+            last.status == "running" and not process_alive(last.pid, last.started_at_ns)
+        ):
+            last = dataclasses.replace(last, status="interrupted")
         return RunSummary(run=last, failures_by_class=self._rows.failures_by_class(last.run_id))
 
     # -- during a run ---------------------------------------------------------------------
@@ -150,26 +166,47 @@ class RunLedger:
             self.flush()
 
     def flush(self) -> None:
+        """Write the buffered node results. On a full disk they stay buffered (the run goes on
+        or stops, and ``finish`` tries again); nothing else is lost."""
         if self._run_id is None or not self._buffer:
             return
         rows, self._buffer = self._buffer, []
-        with self._store.transaction():
-            self._rows.update_nodes(self._run_id, rows, self._now_ns())
+        try:
+            with self._store.transaction():
+                self._rows.update_nodes(self._run_id, rows, self._now_ns())
+        except DiskFullError:
+            self._buffer = rows + self._buffer
         self._last_flush = self._monotonic()
 
-    def finish(self, result: GenerationResult | None, *, cancelled: bool = False) -> None:
-        """Write what is buffered and close the run (``cancelled`` when it was stopped)."""
+    def finish(self, result: GenerationResult | None, *, interrupted: bool = False) -> None:
+        """Write what is buffered and close the run (``interrupted`` when a signal stopped
+        it). On a full disk, the run row alone is closed (an update in place needs no new
+        page); if even that fails, the run stays open and reads ``interrupted`` once this
+        process is gone."""
         if self._run_id is None:
             return
         self.flush()
-        if cancelled:
-            status = "cancelled"
+        if interrupted:
+            status = "interrupted"
         elif result is not None and result.succeeded:
             status = "succeeded"
         else:
             status = "failed"
+        try:
+            self._close(status, interrupted=interrupted)
+        except DiskFullError:
+            run_id = self._run_id
+            with contextlib.suppress(DiskFullError), self._store.transaction():
+                self._rows.finish_run(run_id, status, self._now_ns())
+        self._buffer = []
+        self._run_id = None
+
+    def _close(self, status: str, *, interrupted: bool) -> None:
+        assert self._run_id is not None
         with self._store.transaction():
-            if cancelled:
+            if self._buffer:
+                self._rows.update_nodes(self._run_id, self._buffer, self._now_ns())
+            if interrupted:
                 pending = self._rows.nodes(self._run_id, ["pending"])
                 self._rows.update_nodes(
                     self._run_id,
@@ -185,4 +222,42 @@ class RunLedger:
                     self._now_ns(),
                 )
             self._rows.finish_run(self._run_id, status, self._now_ns())
-        self._run_id = None
+
+
+#: What runs stopped by a signal were recorded as before ``interrupted`` was the one label.
+LEGACY_SIGNAL_STATUS = "cancelled"
+
+
+def process_alive(pid: int, started_by_ns: int) -> bool:
+    """Whether process ``pid`` exists and is the one that started a run at ``started_by_ns``
+    (on Linux a process that started after that is a reused pid, not the run's)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # alive, another user's
+    except OSError:
+        return False
+    started = _process_start_ns(pid)
+    return started is None or started <= started_by_ns
+
+
+def _process_start_ns(pid: int) -> int | None:
+    """When ``pid`` started (wall clock, ns), from ``/proc``; None where that is unknown."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+        ticks = int(stat.rsplit(")", 1)[1].split()[19])
+        boot = next(
+            int(line.split()[1])
+            for line in Path("/proc/stat").read_text(encoding="ascii").splitlines()
+            if line.startswith("btime ")
+        )
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
+    # Whole seconds of boot time: allow a second of slack.
+    return (boot * 10**9) + ticks * 10**9 // os.sysconf("SC_CLK_TCK") - 10**9

@@ -49,7 +49,7 @@ from contextree.errors import AgentNotFoundError, ConfigError, PathNotFoundError
 from contextree.providers import ProviderHttp, ProviderRegistry
 from contextree.providers.profiles import STRUCTURAL
 from contextree.store.checkpoint import BackgroundCheckpointer
-from contextree.store.db import Store
+from contextree.store.db import DiskFullError, Store
 from contextree.store.tree import Entry, TreeRows
 from contextree.telemetry import Observer
 from contextree.workspace.lock import writer_lock
@@ -59,6 +59,8 @@ from contextree.workspace.scan import Scanner, ScanOptions, ScanProgress, ScanRe
 #: Requests submitted to the queue at once, as a multiple of the concurrency.
 WINDOW_FACTOR = 2
 
+#: The error class of a node whose frame the store had no room for.
+DISK_FULL_CLASS = "disk_full_error"
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GenerateOptions:
@@ -116,6 +118,8 @@ class GenerateOutcome:
 
 
 def resolve(
+    #: Set when the run stopped because the store's disk was full (its frames are kept).
+    disk_full: DiskFullError | None = None
     env: GenerationEnvironment, options: GenerateOptions, *, preflight: bool = True
 ) -> Resolved:
     """Agent, provider and frame type; configuration problems fail here, before any work
@@ -185,14 +189,33 @@ async def run_generate(
         if on_plan is not None:
             on_plan(plan)
         ledger.begin(plan, schedule=run.schedule.value, failure_policy=run.failure_policy.value)
-        listeners = [ledger.on_result] + ([on_result] if on_result is not None else [])
+        control = control or RunControl()
+        full = _DiskFullWatch(control)
+        listeners: list[ResultListener] = [ledger.on_result, full.on_result]
+        listeners += [on_result] if on_result is not None else []
         try:
             result = await run.execute(plan, observer, _fan_out(listeners), control)
         except BaseException:
-            ledger.finish(None, cancelled=True)
+            ledger.finish(None, interrupted=True)
             raise
-        ledger.finish(result, cancelled=control is not None and control.interrupted)
-    return GenerateOutcome(resolved=resolved, scan=report, plan=plan, result=result)
+        ledger.finish(result, interrupted=control.interrupted and full.error is None)
+    return GenerateOutcome(
+        resolved=resolved, scan=report, plan=plan, result=result, disk_full=full.error
+    )
+
+
+class _DiskFullWatch:
+    """Stops the run at the first frame the store had no room for: every later answer would
+    be paid for and lost the same way. Frames written before stay, and stay current."""
+
+    def __init__(self, control: RunControl) -> None:
+        self._control = control
+        self.error: DiskFullError | None = None
+
+    def on_result(self, node: NodeResult) -> None:
+        if self.error is None and node.error_class == DISK_FULL_CLASS:
+            self.error = DiskFullError(node.message or "disk full writing the store")
+            self._control.abandon()
 
 
 def _fan_out(listeners: list[ResultListener]) -> ResultListener:
