@@ -173,7 +173,7 @@ def test_profile_errors_name_the_file_and_the_field(
 ) -> None:
     path = _write(tmp_path, "broken.toml", text)
     with pytest.raises(AgentConfigError) as caught:
-        AgentRegistry.load([tmp_path])
+        AgentRegistry.load([tmp_path]).get("broken")
     message = caught.value.message
     assert str(path) in message
     assert f"field `{field}`" in message
@@ -184,7 +184,7 @@ def test_profile_errors_name_the_file_and_the_field(
 def test_invalid_toml_names_the_file(tmp_path: Path) -> None:
     path = _write(tmp_path, "bad.toml", "role = \n")
     with pytest.raises(AgentConfigError, match="is not valid TOML") as caught:
-        AgentRegistry.load([tmp_path])
+        AgentRegistry.load([tmp_path]).get("bad")
     assert str(path) in caught.value.message
 
 
@@ -215,3 +215,167 @@ def test_builtins_parse_from_package_data_every_time() -> None:
     first, second = builtin_profiles(), builtin_profiles()
     assert first == second
     assert all(isinstance(p, AgentProfile) for p in first)
+
+
+# --- a broken profile breaks only the runs that use it (issue 13, item 13) ----------------
+
+
+def test_a_broken_profile_breaks_only_its_own_name(tmp_path: Path) -> None:
+    _write(tmp_path, "broken.toml", 'role = "nobody"\n')
+    _write(tmp_path, "good.toml", WRITER_TOML)
+    registry = AgentRegistry.load([tmp_path])
+    assert "good" in registry.ids() and "broken" not in registry.ids()
+    assert registry.get("good").can_write
+    with pytest.raises(AgentConfigError, match="'nobody' is not a role"):
+        registry.get("broken")
+    with pytest.raises(AgentConfigError, match="'nobody' is not a role"):
+        registry.find("broken")
+    assert [p.path.name for p in registry.problems()] == ["broken.toml"]
+
+
+def test_a_broken_workspace_profile_never_lets_the_one_it_replaces_stand_in(
+    tmp_path: Path,
+) -> None:
+    user, ws = tmp_path / "user", tmp_path / "ws"
+    _write(user, "mine.toml", WRITER_TOML)
+    _write(ws, "mine.toml", "role = \n")
+    _write(ws, "docs-writer.toml", WRITER_TOML + "bogus = 1\n")
+    registry = AgentRegistry.load([user, ws])
+    with pytest.raises(AgentConfigError, match="is not valid TOML"):
+        registry.get("mine")
+    with pytest.raises(AgentConfigError, match="unknown field"):
+        registry.get("docs-writer")
+    assert registry.get("code-analyzer").can_write
+
+
+def test_a_later_good_profile_replaces_a_broken_one(tmp_path: Path) -> None:
+    user, ws = tmp_path / "user", tmp_path / "ws"
+    _write(user, "mine.toml", "role = \n")
+    _write(ws, "mine.toml", WRITER_TOML)
+    registry = AgentRegistry.load([user, ws])
+    assert registry.get("mine").source == str(ws / "mine.toml")
+    assert registry.problems() == ()
+
+
+def test_a_non_utf8_profile_is_a_clean_error_naming_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "latin.toml"
+    path.write_bytes(WRITER_TOML.encode("utf-8") + b'description = "caf\xe9"\n')
+    with pytest.raises(AgentConfigError) as caught:
+        AgentRegistry.load([tmp_path]).get("latin")
+    assert str(path) in caught.value.message
+    assert "UTF-8" in caught.value.message
+
+
+def test_a_non_utf8_prompt_file_is_a_clean_error(tmp_path: Path) -> None:
+    (tmp_path / "p.md").write_bytes(b"caf\xe9\n")
+    _write(tmp_path, "mine.toml", _with_prompt_file("p.md"))
+    with pytest.raises(AgentConfigError, match="system_prompt_file") as caught:
+        AgentRegistry.load([tmp_path]).get("mine")
+    assert "UTF-8" in caught.value.message
+
+
+# --- prompt files stay inside the profile's directory (issue 13, item 2) ------------------
+
+
+def _with_prompt_file(name: str) -> str:
+    return WRITER_TOML.replace(
+        'system_prompt = "You document code."', f"system_prompt_file = {name!r}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [
+        ("../outside.md", "leads outside"),
+        ("prompts/../../outside.md", "leads outside"),
+        ("~/outside.md", "home directory"),
+        ("ABSOLUTE", "absolute path"),
+    ],
+)
+def test_a_prompt_file_outside_the_profile_directory_is_refused(
+    tmp_path: Path, name: str, problem: str
+) -> None:
+    agents = tmp_path / "agents"
+    outside = tmp_path / "outside.md"
+    outside.write_text("SECRET-CANARY\n")
+    (tmp_path / "home").mkdir()
+    if name == "ABSOLUTE":
+        name = str(outside)
+    path = _write(agents, "mine.toml", _with_prompt_file(name))
+    with pytest.raises(AgentConfigError) as caught:
+        AgentRegistry.load([agents]).get("mine")
+    message = str(caught.value)
+    assert str(path) in message and "system_prompt_file" in message
+    assert problem in message
+    assert "SECRET-CANARY" not in message
+
+
+def test_a_symlink_out_of_the_profile_directory_is_not_followed(tmp_path: Path) -> None:
+    agents = tmp_path / "agents"
+    agents.mkdir()
+    outside = tmp_path / "outside.md"
+    outside.write_text("SECRET-CANARY\n")
+    (agents / "p.md").symlink_to(outside)
+    _write(agents, "mine.toml", _with_prompt_file("p.md"))
+    with pytest.raises(AgentConfigError, match="leads outside") as caught:
+        AgentRegistry.load([agents]).get("mine")
+    assert "SECRET-CANARY" not in str(caught.value)
+
+
+def test_a_symlink_inside_the_profile_directory_is_fine(tmp_path: Path) -> None:
+    agents = tmp_path / "agents"
+    _write(agents / "prompts", "real.md", "Shared prompt.\n")
+    (agents / "p.md").symlink_to(agents / "prompts" / "real.md")
+    _write(agents, "mine.toml", _with_prompt_file("p.md"))
+    assert AgentRegistry.load([agents]).get("mine").system_prompt == "Shared prompt.\n"
+
+
+@pytest.mark.parametrize("name", [".env", "prompts/.ENV", "id_rsa", "server.pem", "SECRETS.md"])
+def test_a_prompt_file_that_scope_rules_withhold_is_never_read(tmp_path: Path, name: str) -> None:
+    agents = tmp_path / "agents"
+    _write(agents / Path(name).parent, Path(name).name, "SECRET-CANARY\n")
+    _write(agents, "mine.toml", _with_prompt_file(name))
+    withheld_asked: list[str] = []
+
+    def withheld(rel: str) -> bool:
+        withheld_asked.append(rel)
+        return True
+
+    with pytest.raises(AgentConfigError, match="withheld") as caught:
+        AgentRegistry.load([agents], withheld=withheld).get("mine")
+    assert "SECRET-CANARY" not in str(caught.value)
+    assert withheld_asked
+
+
+def test_profile_checks_carry_the_digest_of_the_bytes_parsed_and_prompt_files(
+    tmp_path: Path,
+) -> None:
+    from contextree.store.digest import digest_fields
+
+    agents = tmp_path / "agents"
+    _write(agents / "prompts", "mine.md", "Prompt.\n")
+    toml = _write(agents, "mine.toml", _with_prompt_file("prompts/mine.md"))
+    (check,) = check_dirs([agents])
+    assert check.origin is not None
+    assert check.origin.digest == digest_fields(toml.read_bytes(), b"Prompt.\n")
+    assert check.origin.prompt_files == (agents / "prompts" / "mine.md",)
+
+
+@pytest.mark.parametrize(
+    ("rel", "withheld"),
+    [
+        (".env", True),
+        ("prompts/.ENV", True),
+        ("ID_RSA", True),
+        ("keys/server.pem", True),
+        (".docker/config.json", True),
+        ("prompts/mine.md", False),
+        ("docs-writer.md", False),
+    ],
+)
+def test_the_default_withheld_rule_uses_the_secret_patterns_case_insensitively(
+    rel: str, withheld: bool
+) -> None:
+    from contextree.agents.registry import default_withheld
+
+    assert default_withheld(rel) is withheld

@@ -4,21 +4,30 @@ Owns where agents come from and which one wins. The built-ins (``docs-writer`` a
 ``code-analyzer``, writers, and ``reader``) ship as package data and are always there. Profile
 directories are read in order, each file ``<id>.toml`` adding an agent or replacing one with
 the same id entirely: built-ins, then the user's ``<config dir>/agents``, then the
-workspace's ``.contextree/agents``. Loading is strict: a broken profile is an error naming the
-file and the field, never a silently missing agent. ``check_dirs`` reports on every file
-instead of stopping at the first problem. The composition root chooses the directories.
+workspace's ``.contextree/agents``. A broken profile is an error naming the file and the field,
+raised when its id is used (never a silently missing agent, and never the agent it would have
+replaced standing in); other agents stay usable. ``check_dirs`` reports on every file. A prompt
+file resolves only inside the directory of the profile that names it (no absolute path, ``~``
+or ``..``, no symlink out of it) and is never a file that scope rules withhold. Each loaded
+file records the digest of the bytes parsed, for workspace trust. The composition root chooses
+the directories, the withheld rule and what is trusted.
 """
 
 from __future__ import annotations
 
+import fnmatch
+import os
+import stat
 import tomllib
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from importlib import resources
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from contextree.agents.profile import AgentProfile, parse_profile
+from contextree.config.generation import DEFAULT_SECRET_PATTERNS
 from contextree.errors import AgentConfigError, AgentNotFoundError
+from contextree.store.digest import Digest, digest_fields
 
 BUILTIN_IDS: tuple[str, ...] = ("code-analyzer", "docs-writer", "reader")
 _PACKAGE_DATA = "prompts"
@@ -42,26 +51,153 @@ def builtin_profiles() -> tuple[AgentProfile, ...]:
     )
 
 
-def load_profile_file(path: Path) -> AgentProfile:
-    """Parse and validate one profile file; relative prompt files resolve beside it."""
+#: Whether a prompt file, named by its path relative to the profile's directory (POSIX),
+#: is one that scope rules withhold (secret patterns); such a file is never read.
+Withheld = Callable[[str], bool]
+
+#: Whether a profile file, with the digest of the bytes parsed, is trusted (see
+#: ``contextree.workspace.trust``); the composition root decides, per file.
+Trusted = Callable[[Path, Digest], bool]
+
+#: A prompt file longer than this is refused rather than read.
+MAX_PROMPT_FILE_BYTES = 1 << 20
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+_PROMPT_FIELD = "system_prompt_file"
+
+
+def default_withheld(rel: str) -> bool:
+    """A conservative stand-in for the scope rules when the caller passes none: the default
+    secret patterns, case-insensitively, against the whole path and each of its parts."""
+    lowered = rel.lower()
+    parts = lowered.split("/")
+    for pattern in DEFAULT_SECRET_PATTERNS:
+        glob = pattern.lower().removeprefix("/").removeprefix("**/").rstrip("/")
+        if fnmatch.fnmatchcase(lowered, glob) or fnmatch.fnmatchcase(lowered, f"*/{glob}"):
+            return True
+        if "/" not in glob and any(fnmatch.fnmatchcase(part, glob) for part in parts):
+            return True
+    return False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProfileOrigin:
+    """Where an agent from a profile file came from: the file, the digest of the bytes parsed
+    (the file, then each prompt file it names) and those prompt files. ``trusted`` is what
+    the registry was told about this file (always true unless a ``Trusted`` check said no)."""
+
+    path: Path
+    digest: Digest
+    prompt_files: tuple[Path, ...] = ()
+    trusted: bool = True
+
+
+def _prompt_error(path: Path, name: str, problem: str) -> AgentConfigError:
+    """``problem`` follows the quoted name, or with a leading ``:`` replaces it."""
+    what = f"cannot read '{name}'{problem}" if problem.startswith(":") else f"'{name}' {problem}"
+    return AgentConfigError(
+        f"{path}: field `{_PROMPT_FIELD}`: {what}",
+        hint=f"Name a prompt file inside {path.parent}, relative to the profile (for example "
+        f'{_PROMPT_FIELD} = "prompts/{path.stem}.md"), or write the prompt inline with '
+        "system_prompt.",
+    )
+
+
+def _confined_prompt_path(path: Path, name: str, withheld: Withheld) -> Path:
+    """The real path of the prompt file ``name`` that the profile at ``path`` names, once it
+    is known to stay inside the profile's directory and not to be a withheld file."""
+    base = path.parent
+    if name.startswith("~"):
+        raise _prompt_error(path, name, "starts with ~ (the home directory), which is not allowed")
+    pure = PurePosixPath(name.replace("\\", "/"))
+    if pure.is_absolute() or PureWindowsPath(name).anchor:
+        raise _prompt_error(path, name, "is an absolute path, which is not allowed")
+    if ".." in pure.parts:
+        raise _prompt_error(path, name, f"leads outside {base} (through ..)")
+    real_base = os.path.realpath(base)
+    real = os.path.realpath(os.path.join(real_base, *pure.parts))
+    if real == real_base or os.path.commonpath([real_base, real]) != real_base:
+        raise _prompt_error(path, name, f"leads outside {base} (through a symlink)")
+    rel_real = Path(real).relative_to(real_base).as_posix()
+    if withheld(pure.as_posix()) or withheld(rel_real):
+        raise _prompt_error(
+            path,
+            name,
+            "matches a secret pattern (generation.secret_patterns), so it is withheld and "
+            "never read",
+        )
+    return Path(real)
+
+
+def _read_prompt(path: Path, name: str, target: Path) -> bytes:
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise AgentConfigError(f"cannot read agent profile {path}: {exc}") from exc
+        fd = os.open(target, os.O_RDONLY | _NOFOLLOW | _NONBLOCK)
+    except OSError as exc:
+        raise _prompt_error(path, name, f": {exc.strerror or exc}") from None
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise _prompt_error(path, name, "is not a regular file")
+        try:
+            data = handle.read(MAX_PROMPT_FILE_BYTES + 1)
+        except OSError as exc:
+            raise _prompt_error(path, name, f": {exc.strerror or exc}") from None
+    if len(data) > MAX_PROMPT_FILE_BYTES:
+        raise _prompt_error(path, name, f"is larger than {MAX_PROMPT_FILE_BYTES} bytes")
+    return data
+
+
+def load_profile_origin(
+    path: Path, *, withheld: Withheld = default_withheld
+) -> tuple[AgentProfile, ProfileOrigin]:
+    """Parse and validate one profile file, and say where it came from. A prompt file it
+    names resolves only inside the profile's directory: no absolute path, no ``~``, no ``..``,
+    no symlink out of it, and never a file that ``withheld`` names."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise AgentConfigError(
+            f"cannot read agent profile {path}: {exc.strerror or exc}",
+            hint="Check the file's permissions, or move it out of the way.",
+        ) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise AgentConfigError(
+            f"{path} is not UTF-8 text (byte {exc.start} cannot be decoded)",
+            hint="Save the profile as UTF-8, or move it out of the way.",
+        ) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise AgentConfigError(
             f"{path} is not valid TOML: {exc}", hint="Fix the file or move it out of the way."
-        ) from exc
+        ) from None
+    prompts: list[tuple[Path, bytes]] = []
 
     def read(name: str) -> str:
-        target = Path(name).expanduser()
-        if not target.is_absolute():
-            target = path.parent / target
-        return target.read_text(encoding="utf-8")
+        target = _confined_prompt_path(path, name, withheld)
+        data = _read_prompt(path, name, target)
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise _prompt_error(
+                path, name, f"is not UTF-8 text (byte {exc.start} cannot be decoded)"
+            ) from None
+        prompts.append((target, data))
+        return text
 
-    return parse_profile(data, source=str(path), file_stem=path.stem, read_relative=read)
+    profile = parse_profile(data, source=str(path), file_stem=path.stem, read_relative=read)
+    origin = ProfileOrigin(
+        path=path,
+        digest=digest_fields(raw, *(data for _, data in prompts)),
+        prompt_files=tuple(target for target, _ in prompts),
+    )
+    return profile, origin
+
+
+def load_profile_file(path: Path, *, withheld: Withheld = default_withheld) -> AgentProfile:
+    """Parse and validate one profile file; prompt files resolve inside its directory."""
+    return load_profile_origin(path, withheld=withheld)[0]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -71,6 +207,7 @@ class ProfileCheck:
     path: Path
     profile: AgentProfile | None
     error: AgentConfigError | None
+    origin: ProfileOrigin | None = None
 
 
 def _profile_files(directory: Path) -> list[Path]:
@@ -80,22 +217,36 @@ def _profile_files(directory: Path) -> list[Path]:
         raise AgentConfigError(f"cannot list agent profiles in {directory}: {exc}") from exc
 
 
-def check_dirs(dirs: Sequence[Path]) -> list[ProfileCheck]:
+def check_dirs(
+    dirs: Sequence[Path], *, withheld: Withheld = default_withheld
+) -> list[ProfileCheck]:
     """Load every profile file in ``dirs`` (in order), recording each success or error."""
     checks = []
     for directory in dirs:
         for path in _profile_files(directory):
             try:
-                checks.append(ProfileCheck(path=path, profile=load_profile_file(path), error=None))
+                profile, origin = load_profile_origin(path, withheld=withheld)
             except AgentConfigError as exc:
                 checks.append(ProfileCheck(path=path, profile=None, error=exc))
+            else:
+                checks.append(ProfileCheck(path=path, profile=profile, error=None, origin=origin))
     return checks
 
 
 class AgentRegistry:
-    """Agents by id. Later profiles replace earlier ones with the same id."""
+    """Agents by id. Later profiles replace earlier ones with the same id; a broken file
+    replaces them too, as a problem that ``get`` and ``find`` raise for that id only."""
 
-    def __init__(self, profiles: Iterable[AgentProfile], *, dirs: Sequence[Path] = ()) -> None:
+    def __init__(
+        self,
+        profiles: Iterable[AgentProfile],
+        *,
+        dirs: Sequence[Path] = (),
+        origins: Mapping[str, ProfileOrigin] | None = None,
+        problems: Mapping[str, ProfileCheck] | None = None,
+    ) -> None:
+        self._origins = dict(origins or {})
+        self._problems = dict(problems or {})
         self._by_id: dict[str, AgentProfile] = {}
         self._replaced: dict[str, list[str]] = {}
         for profile in profiles:
@@ -110,21 +261,56 @@ class AgentRegistry:
         return cls(builtin_profiles())
 
     @classmethod
-    def load(cls, dirs: Sequence[Path]) -> AgentRegistry:
-        """Built-ins, then every profile in ``dirs``; the first broken file raises."""
+    def load(
+        cls,
+        dirs: Sequence[Path],
+        *,
+        withheld: Withheld = default_withheld,
+        trusted: Trusted | None = None,
+    ) -> AgentRegistry:
+        """Built-ins, then every profile in ``dirs``. A broken file breaks only its own id:
+        it is recorded as a problem, raised when that id is used, and never lets the agent it
+        would have replaced stand in. ``trusted`` marks each file's origin."""
         profiles = list(builtin_profiles())
-        for check in check_dirs(dirs):
-            if check.error is not None:
-                raise check.error
-            assert check.profile is not None
+        origins: dict[str, ProfileOrigin] = {}
+        problems: dict[str, ProfileCheck] = {}
+        for check in check_dirs(dirs, withheld=withheld):
+            agent_id = check.path.stem
+            if check.error is not None or check.profile is None or check.origin is None:
+                problems[agent_id] = check
+                profiles = [p for p in profiles if p.id != agent_id]
+                origins.pop(agent_id, None)
+                continue
+            origin = check.origin
+            if trusted is not None:
+                origin = replace(origin, trusted=trusted(origin.path, origin.digest))
             profiles.append(check.profile)
-        return cls(profiles, dirs=dirs)
+            origins[check.profile.id] = origin
+            problems.pop(agent_id, None)
+        return cls(profiles, dirs=dirs, origins=origins, problems=problems)
 
     def find(self, agent_id: str) -> AgentProfile | None:
+        """The agent called ``agent_id``, or None; a broken profile of that id raises."""
+        self._raise_problem(agent_id)
         return self._by_id.get(agent_id)
 
+    def _raise_problem(self, agent_id: str) -> None:
+        problem = self._problems.get(agent_id)
+        if problem is not None and problem.error is not None:
+            raise problem.error
+
+    def problems(self) -> tuple[ProfileCheck, ...]:
+        """The profile files that could not be used, by id."""
+        return tuple(self._problems[i] for i in sorted(self._problems))
+
+    def origin(self, agent_id: str) -> ProfileOrigin | None:
+        """Where the agent ``agent_id`` came from; None for a built-in one."""
+        return self._origins.get(agent_id)
+
     def get(self, agent_id: str) -> AgentProfile:
-        """The agent called ``agent_id``; ``AgentNotFoundError`` lists the known ids."""
+        """The agent called ``agent_id``; ``AgentNotFoundError`` lists the known ids, and a
+        broken profile of that id raises its own error."""
+        self._raise_problem(agent_id)
         profile = self._by_id.get(agent_id)
         if profile is None:
             where = " or ".join(str(d) for d in self.dirs) or "an agents directory"

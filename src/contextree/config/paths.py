@@ -20,3 +20,10 @@ def user_config_dir() -> Path:
 
 def user_config_file() -> Path:
     return user_config_dir() / "config.toml"
+
+
+def user_state_dir() -> Path:
+    """``$XDG_STATE_HOME/contextree`` on Linux; the platform's equivalent elsewhere. Holds
+    what only this user may decide (workspace trust approvals), never anything a workspace
+    can ship."""
+    return Path(platformdirs.user_state_dir(APP_NAME, appauthor=False))

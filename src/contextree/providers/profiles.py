@@ -217,20 +217,40 @@ def parse_profile(data: Mapping[str, Any], *, name: str, source: str) -> Provide
         ) from None
 
 
+def load_profile_bytes(path: Path) -> tuple[ProviderProfile, bytes]:
+    """Read and validate ``<dir>/<name>.toml``; also the exact bytes that were parsed (what a
+    workspace trust approval names)."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ProviderConfigError(
+            f"cannot read {path}: {exc.strerror or exc}",
+            hint="Check the file's permissions, or move it out of the way.",
+        ) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ProviderConfigError(
+            f"{path} is not UTF-8 text (byte {exc.start} cannot be decoded)",
+            hint="Save the profile as UTF-8, or move it out of the way.",
+        ) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ProviderConfigError(
+            f"{path} is not valid TOML: {exc}", hint="Fix the file or move it out of the way."
+        ) from None
+    return parse_profile(data, name=path.stem, source=str(path)), raw
+
+
 def load_profile_file(path: Path) -> ProviderProfile:
     """Read and validate ``<dir>/<name>.toml``."""
-    try:
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
-    except tomllib.TOMLDecodeError as exc:
-        raise ProviderConfigError(f"{path} is not valid TOML: {exc}") from None
-    except OSError as exc:
-        raise ProviderConfigError(f"cannot read {path}: {exc.strerror}") from exc
-    return parse_profile(data, name=path.stem, source=str(path))
+    return load_profile_bytes(path)[0]
 
 
-def write_profile_file(path: Path, profile: ProviderProfile, *, force: bool) -> None:
-    """Write ``profile`` to ``path``; refuse to replace a file unless ``force``."""
+def write_profile_file(path: Path, profile: ProviderProfile, *, force: bool) -> bytes:
+    """Write ``profile`` to ``path``; refuse to replace a file unless ``force``. Returns the
+    bytes written (so that ``provider add`` can trust exactly what it wrote)."""
     if profile.name == STRUCTURAL:
         raise ProviderConfigError(
             "`structural` is the built-in offline provider and cannot be redefined",
@@ -243,7 +263,9 @@ def write_profile_file(path: Path, profile: ProviderProfile, *, force: bool) -> 
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".toml.tmp")
-        tmp.write_text(profile.to_toml(), encoding="utf-8")
+        data = profile.to_toml().encode("utf-8")
+        tmp.write_bytes(data)
         tmp.replace(path)
     except OSError as exc:
         raise ProviderConfigError(f"cannot write {path}: {exc.strerror}") from exc
+    return data

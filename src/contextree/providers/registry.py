@@ -11,7 +11,7 @@ session. A broken profile file only breaks its own name; the others stay usable.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -26,11 +26,16 @@ from contextree.providers.profiles import (
     STRUCTURAL,
     ProviderProfile,
     builtin_structural,
-    load_profile_file,
+    load_profile_bytes,
 )
 from contextree.providers.structural import StructuralClient
 from contextree.providers.types import ProviderType
 from contextree.providers.wire import HttpProviderClient
+from contextree.store.digest import Digest, digest_fields
+
+#: Whether a workspace profile file, with the digest of the bytes parsed, is trusted (see
+#: ``contextree.workspace.trust``); the composition root decides.
+Trusted = Callable[[Path, Digest], bool]
 
 PROFILE_DIR_NAME = "providers"
 
@@ -57,9 +62,21 @@ class KeyStatus(StrEnum):
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ProfileEntry:
+    """A usable profile. ``digest`` names the bytes parsed (None for the built-in);
+    ``trusted`` is false for a workspace file the user has not approved; ``shadows`` is the
+    user profile file of the same name this workspace file replaces, if any."""
+
     profile: ProviderProfile
     source: ProfileSource
     path: Path | None
+    digest: Digest | None = None
+    trusted: bool = True
+    shadows: Path | None = None
+
+    @property
+    def calls_out(self) -> bool:
+        """Whether using this profile sends anything anywhere (every type but structural)."""
+        return self.profile.type is not ProviderType.STRUCTURAL
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -96,8 +113,16 @@ class ProviderRegistry:
         self._problems = dict(problems or {})
 
     @classmethod
-    def load(cls, *, user_dir: Path | None, workspace_dir: Path | None) -> ProviderRegistry:
-        """Profiles from ``user_dir`` then ``workspace_dir`` (each a ``providers`` folder)."""
+    def load(
+        cls,
+        *,
+        user_dir: Path | None,
+        workspace_dir: Path | None,
+        trusted: Trusted | None = None,
+    ) -> ProviderRegistry:
+        """Profiles from ``user_dir`` then ``workspace_dir`` (each a ``providers`` folder).
+        ``trusted`` says which workspace files the user approved (user files always are);
+        without it every file is trusted."""
         entries: dict[str, ProfileEntry] = {}
         problems: dict[str, ProfileProblem] = {}
         folders = ((ProfileSource.USER, user_dir), (ProfileSource.WORKSPACE, workspace_dir))
@@ -111,12 +136,22 @@ class ProviderRegistry:
                             "be redefined; this file is ignored",
                             hint="Rename the file (and its name field) to use your profile.",
                         )
-                    profile = load_profile_file(path)
+                    profile, raw = load_profile_bytes(path)
                 except ProviderConfigError as exc:
                     problems[name] = ProfileProblem(name=name, path=path, error=exc)
                     entries.pop(name, None)
                     continue
-                entries[name] = ProfileEntry(profile=profile, source=source, path=path)
+                digest = digest_fields(raw)
+                shadowed = entries.get(name)
+                workspace = source is ProfileSource.WORKSPACE
+                entries[name] = ProfileEntry(
+                    profile=profile,
+                    source=source,
+                    path=path,
+                    digest=digest,
+                    trusted=not workspace or trusted is None or trusted(path, digest),
+                    shadows=shadowed.path if workspace and shadowed is not None else None,
+                )
                 problems.pop(name, None)
         return cls(entries, problems)
 
@@ -143,9 +178,19 @@ class ProviderRegistry:
             "--model MODEL`, or list them with `contextree provider list`.",
         )
 
+    def usable(self, name: str) -> ProfileEntry:
+        """The profile called ``name``, refused when it would call out through a workspace
+        file the user has not trusted (this is the last line of defence: the CLI says more,
+        naming the command, before it gets here)."""
+        entry = self.get(name)
+        if entry.calls_out and not entry.trusted:
+            raise untrusted_profile_error(entry)
+        return entry
+
     def preflight(self, name: str, environ: Mapping[str, str] | None = None) -> ProviderProfile:
-        """Fail now, before any work is queued, if ``name`` is unknown or its key is unset."""
-        profile = self.get(name).profile
+        """Fail now, before any work is queued, if ``name`` is unknown, untrusted or its key
+        is unset."""
+        profile = self.usable(name).profile
         if key_status(profile, environ) is KeyStatus.NOT_SET:
             raise ProviderConfigError(
                 f"provider {name!r} needs an API key, but the environment variable "
@@ -168,7 +213,7 @@ class ProviderRegistry:
         ``enrich_model_errors=False`` leaves model-not-found errors bare, for callers that
         enrich them themselves (generation's provider execution unit does).
         """
-        profile = self.get(name).profile
+        profile = self.usable(name).profile
         if profile.type is ProviderType.STRUCTURAL:
             return StructuralClient(profile)
         if http is None:
@@ -176,6 +221,34 @@ class ProviderRegistry:
         return _HTTP_CLIENTS[profile.type](
             profile, http, environ=environ, enrich_model_errors=enrich_model_errors
         )
+
+
+def untrusted_profile_error(
+    entry: ProfileEntry, *, command: str | None = None
+) -> ProviderConfigError:
+    """The refusal for a run that would use the untrusted workspace profile ``entry``."""
+    profile = entry.profile
+    refused = f"`contextree {command}` refused: " if command else ""
+    key = f"the key in {profile.key_env}" if profile.key_env else "no key"
+    where = _printable(profile.effective_base_url or "(no base URL)")
+    if entry.shadows is not None:
+        return ProviderConfigError(
+            f"{refused}the workspace provider profile {entry.path} is not trusted and has the "
+            f"same name as your profile {entry.shadows}; contextree uses neither in its place",
+            hint="Run `contextree trust` to review and approve the workspace file, or remove or "
+            "rename it to use yours.",
+        )
+    return ProviderConfigError(
+        f"{refused}the workspace provider profile {entry.path} is not trusted; it would send "
+        f"your files and {key} to {where} ({profile.type.value} wire format)",
+        hint="Run `contextree trust` to review what it does and approve it (or pass "
+        "--provider structural to work offline without it).",
+    )
+
+
+def _printable(text: str) -> str:
+    """``text`` with control characters escaped, for a message about an untrusted file."""
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
 
 
 def _profile_files(folder: Path | None) -> list[Path]:

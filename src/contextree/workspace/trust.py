@@ -1,0 +1,174 @@
+"""Workspace trust: which of a workspace's own profile files this user has approved.
+
+A repository can ship ``.contextree/providers/*.toml`` and ``.contextree/agents/*.toml`` (with
+the prompt files they name). Such a file decides where the user's API key and files are sent,
+so it is used for a call to a non-structural provider only once the user approved it with
+``contextree trust`` (like direnv's ``allow``). User-level profiles are always trusted.
+
+An approval is per file: the real path of the workspace, the file's path relative to it, and
+the BLAKE3 digest of the bytes parsed (``file_digest``: the file, then every prompt file it
+names, each length-prefixed), so any edit makes the file untrusted again. Approvals live in one
+JSON file in the user state directory, never in the workspace (trust is never a setting a
+workspace could set), written atomically (a fresh temporary file, then ``os.replace``) and
+never read through a symlink. A missing, unreadable or malformed approvals file trusts
+nothing. This module does no parsing of profiles; the registries compute the digests of what
+they parse, and the composition root compares them with the approvals.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from contextree.config.paths import user_state_dir
+from contextree.errors import ConfigError
+from contextree.store.digest import Digest, digest_fields
+
+TRUST_FILE_NAME = "trust.json"
+FORMAT_VERSION = 1
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_MAX_TRUST_FILE_BYTES = 16 << 20
+
+
+class UntrustedWorkspaceError(ConfigError):
+    """A run would use a workspace profile file the user has not approved."""
+
+
+def file_digest(data: bytes, *prompts: bytes) -> Digest:
+    """What an approval names: the profile's bytes, then each prompt file's bytes."""
+    return digest_fields(data, *prompts)
+
+
+def workspace_key(root: Path) -> str:
+    """The real path of the workspace root (a symlinked checkout is the same workspace)."""
+    return os.path.realpath(root)
+
+
+def relative_name(root: Path, path: Path) -> str:
+    """``path`` relative to the workspace root, as POSIX text (how approvals name files)."""
+    try:
+        return Path(os.path.abspath(path)).relative_to(os.path.abspath(root)).as_posix()
+    except ValueError:
+        return Path(path).as_posix()
+
+
+def default_trust_file() -> Path:
+    return user_state_dir() / TRUST_FILE_NAME
+
+
+class TrustStore:
+    """The approvals file. Every method reads it afresh; writes replace it atomically."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path if path is not None else default_trust_file()
+
+    def approvals(self, root: Path) -> dict[str, str]:
+        """Approved files of the workspace at ``root``: relative path -> digest."""
+        entry = self._read().get(workspace_key(root), {})
+        files = entry.get("files", {}) if isinstance(entry, dict) else {}
+        if not isinstance(files, dict):
+            return {}
+        return {str(k): v for k, v in files.items() if isinstance(v, str)}
+
+    def is_trusted(self, root: Path, rel: str, digest: str) -> bool:
+        return self.approvals(root).get(rel) == digest
+
+    def approve(self, root: Path, files: Mapping[str, str]) -> None:
+        """Record ``files`` (relative path -> digest) as approved for ``root``."""
+        if not files:
+            return
+        workspaces = self._read()
+        key = workspace_key(root)
+        entry = workspaces.get(key)
+        current = entry.get("files") if isinstance(entry, dict) else None
+        merged = dict(current) if isinstance(current, dict) else {}
+        merged.update(files)
+        workspaces[key] = {"files": dict(sorted(merged.items()))}
+        self._write(workspaces)
+
+    def revoke(self, root: Path) -> int:
+        """Remove every approval of ``root``; how many there were."""
+        workspaces = self._read()
+        entry = workspaces.pop(workspace_key(root), None)
+        files = entry.get("files") if isinstance(entry, dict) else None
+        count = len(files) if isinstance(files, dict) else 0
+        if entry is not None:
+            self._write(workspaces)
+        return count
+
+    # --- the file -------------------------------------------------------------------------
+
+    def _read(self) -> dict[str, Any]:
+        try:
+            fd = os.open(self.path, os.O_RDONLY | _NOFOLLOW)
+        except OSError:
+            return {}  # missing, a symlink (ELOOP) or unreadable: nothing is trusted
+        try:
+            with os.fdopen(fd, "rb") as handle:
+                raw = handle.read(_MAX_TRUST_FILE_BYTES + 1)
+        except OSError:
+            return {}
+        if len(raw) > _MAX_TRUST_FILE_BYTES:
+            return {}
+        try:
+            doc = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            return {}
+        if not isinstance(doc, dict) or doc.get("version") != FORMAT_VERSION:
+            return {}
+        workspaces = doc.get("workspaces")
+        return dict(workspaces) if isinstance(workspaces, dict) else {}
+
+    def _write(self, workspaces: Mapping[str, Any]) -> None:
+        directory = self.path.parent
+        doc = {"version": FORMAT_VERSION, "workspaces": dict(sorted(workspaces.items()))}
+        data = (json.dumps(doc, indent=2, sort_keys=False) + "\n").encode("utf-8")
+        try:
+            directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+            if directory.is_symlink():
+                raise ConfigError(
+                    f"{directory} is a symlink; contextree keeps trust approvals only in a real "
+                    "directory",
+                    hint=f"Remove the symlink {directory} and run `contextree trust` again.",
+                )
+            # mkstemp creates a new file (O_EXCL): it never writes through an existing link.
+            fd, tmp = tempfile.mkstemp(dir=directory, prefix=".trust-", suffix=".tmp")
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(data)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                # os.replace renames over the name: a symlink there is replaced, not followed.
+                os.replace(tmp, self.path)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+                raise
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot write trust approvals to {self.path}: {exc.strerror or exc}",
+                hint="Check that the user state directory is writable, then run "
+                "`contextree trust` again.",
+            ) from None
+
+
+@dataclass(frozen=True, slots=True)
+class WorkspaceTrust:
+    """The approvals of one workspace, read once, for checking many files."""
+
+    root: Path
+    approved: Mapping[str, str]
+
+    @classmethod
+    def load(cls, root: Path, store: TrustStore | None = None) -> WorkspaceTrust:
+        return cls(root, (store or TrustStore()).approvals(root))
+
+    def trusted(self, path: Path, digest: str) -> bool:
+        """Whether the workspace file at ``path`` is approved with exactly these bytes."""
+        return self.approved.get(relative_name(self.root, path)) == digest
