@@ -6,6 +6,9 @@ exists (``AgentNotFoundError``); it may write (``AgentCannotWriteError``); the n
 latest committed scan (``NodeNotInTreeError``); the basis names that node
 (``BasisMismatchError``); the frame's agent is the writer (``AgentMismatchError``); the metadata
 contract passes (a ``MetadataContractError``); the lineage fits the frame (a ``LineageError``).
+Before the checks, key-shaped strings in a frame's text (API keys, tokens, private key blocks,
+configured key values) are replaced with ``[redacted:KIND]`` and counted in its ``redactions``
+metadata, so nothing key-shaped is stored (unless redaction is off: ``redact=False``).
 Then the frame, the artifacts, a generation row and the head are committed in one transaction,
 or nothing is; ``put_frames`` commits every write that passed its checks in one transaction
 (a group commit: the generation path writes the frames finished in one event-loop turn
@@ -21,7 +24,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from types import MappingProxyType
 
@@ -38,7 +41,8 @@ from contextree.errors import (
     NodeNotInTreeError,
     StoreError,
 )
-from contextree.metadata.contract import validate
+from contextree.metadata.contract import validate, with_redactions
+from contextree.redaction import Redactor
 from contextree.store.db import Store
 from contextree.store.digest import Digest, digest_bytes, is_digest
 from contextree.store.frames import FrameIdentity, FrameRow, FrameRows, GenerationRow, HeadRow
@@ -177,12 +181,14 @@ class ContextApi:
         agents: AgentRegistry,
         *,
         secret_values: Callable[[], Iterable[str]] = _no_secrets,
+        redact: bool = True,
         clock: Callable[[], int] = time.time_ns,
         _after_frame_insert: Callable[[], None] | None = None,
     ) -> None:
         self._store = store
         self._agents = agents
         self._secret_values = secret_values
+        self._redactor = Redactor(secret_values, enabled=redact)
         self._clock = clock
         self._after_frame_insert = _after_frame_insert
         self._tree = TreeRows(store.conn)
@@ -212,6 +218,7 @@ class ContextApi:
         others are committed together, in order, in one transaction (so a later write to the
         same head wins). A failure of the store itself (the transaction cannot begin or
         commit) writes nothing at all and is raised."""
+        writes = [_redacted(write, self._redactor) for write in writes]
         results: list[FrameId | ContextreeError] = []
         agents_ok: list[int] = []
         for i, write in enumerate(writes):
@@ -422,6 +429,16 @@ def _passes(view: NodeView, agent_id: str, frame_type: str) -> bool:
     return (view.agent_id is None or view.agent_id == agent_id) and (
         view.frame_type is None or view.frame_type == frame_type
     )
+
+
+def _redacted(write: FrameWrite, redactor: Redactor) -> FrameWrite:
+    """``write`` with key-shaped strings in its frame's text redacted and counted."""
+    frame = write.frame
+    content, counts = redactor.redact_bytes(frame.content)
+    if not counts:
+        return write
+    metadata = with_redactions(frame.metadata, counts)
+    return replace(write, frame=replace(frame, content=content, metadata=metadata))
 
 
 def _check_write(

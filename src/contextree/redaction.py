@@ -6,8 +6,9 @@ in prompts and frames) use; ``Redactor``, which applies them and the configured 
 values; and ``holds_private_key_json``, the content check that withholds a JSON file holding a
 private key (a cloud service-account file). Findings and counts name a kind, never the text.
 
-Every pattern carries literal markers that each of its matches contains, so text with no
-marker (nearly all of it) costs one regex search and no more. It imports nothing of the
+Every pattern starts with a literal and carries literal markers that each of its matches
+contains, so a short value with no marker (a metadata value) costs one search; long text is
+searched pattern by pattern, each skipping ahead to its literal. It imports nothing of the
 project and reads no configuration: callers hand in the configured secrets.
 """
 
@@ -65,7 +66,8 @@ CREDENTIAL_PATTERNS: tuple[CredentialPattern, ...] = (
     CredentialPattern(
         "openai_key",
         "secret API key (sk-, sk-proj-)",
-        re.compile(r"(?<![A-Za-z0-9])sk-[A-Za-z0-9_-]{16,}"),
+        # (The look-behind comes after the literal so that the search can skip ahead to it.)
+        re.compile(r"sk-(?<![A-Za-z0-9]sk-)[A-Za-z0-9_-]{16,}"),
         ("sk-",),
     ),
     CredentialPattern(
@@ -188,11 +190,9 @@ def _redact_once(text: str, secrets: tuple[str, ...]) -> tuple[str, Counter[str]
         if secret in text:
             found[CONFIGURED_KIND] += text.count(secret)
             text = text.replace(secret, placeholder(CONFIGURED_KIND))
-    if ANY_MARKER.search(text) is None:
-        return text, found
+    # Each pattern starts with a literal, which ``re`` skips ahead to: searching pattern by
+    # pattern (about 4 us per KiB in all) beats one search for any marker (about 8).
     for pattern in CREDENTIAL_PATTERNS:
-        if not any(marker in text for marker in pattern.markers):
-            continue
         text, replaced = pattern.regex.subn(placeholder(pattern.kind), text)
         if replaced:
             found[pattern.kind] += replaced

@@ -78,6 +78,14 @@ EXIT_INTERRUPTED = 130
 WaitOpt = Annotated[
     bool, typer.Option("--wait", help="Wait for another writer instead of failing.")
 ]
+NoRedactOpt = Annotated[
+    bool,
+    typer.Option(
+        "--no-redact",
+        help="Send and store key-shaped strings (API keys, tokens, private keys) as they are, "
+        "instead of [redacted:KIND].",
+    ),
+]
 
 
 def register(app: typer.Typer, context_app: typer.Typer) -> None:
@@ -114,6 +122,7 @@ def generate_cmd(  # noqa: PLR0917  # typer maps each option to a parameter
             help="Only the nodes that failed, were blocked or did not finish in the last run.",
         ),
     ] = False,
+    no_redact: NoRedactOpt = False,
 ) -> None:
     """Generate a context frame for every file and directory that lacks a current one."""
     options = GenerateOptions(
@@ -130,6 +139,7 @@ def generate_cmd(  # noqa: PLR0917  # typer maps each option to a parameter
         scan=not no_scan,
         wait_for_lock=wait,
         retry_failed=retry_failed,
+        redact=False if no_redact else None,
     )
     _run(ctx.obj, options, json_out=json_out, events=events, grace=grace)
 
@@ -152,6 +162,7 @@ def regenerate_cmd(  # noqa: PLR0917  # typer maps each option to a parameter
     events: EventsOpt = None,
     wait: WaitOpt = False,
     grace: GraceOpt = DEFAULT_GRACE_S,
+    no_redact: NoRedactOpt = False,
 ) -> None:
     """Generate again even if current (a directory alone unless --recursive)."""
     generate_cmd(
@@ -171,6 +182,7 @@ def regenerate_cmd(  # noqa: PLR0917  # typer maps each option to a parameter
         events=events,
         wait=wait,
         grace=grace,
+        no_redact=no_redact,
     )
 
 

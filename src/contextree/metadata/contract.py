@@ -2,7 +2,8 @@
 
 Owns ``validate`` (called by ``ContextApi.put_frame`` and nowhere else) and
 ``build_frame_metadata`` (used by every writer that produces metadata, the generation path
-and direct ``put_frame`` callers alike). Validation is deterministic: keys are checked in
+and direct ``put_frame`` callers alike), and ``with_redactions``, the one way redaction counts
+enter metadata. Validation is deterministic: keys are checked in
 sorted order, so which violation is reported never depends on how the mapping was built.
 
 For each key, in sorted order: forbidden key, unknown key, secret-looking value, value shape,
@@ -31,12 +32,14 @@ from contextree.errors import (
 from contextree.metadata.policy import SecretScanner, forbidden_key_reason
 from contextree.metadata.registry import (
     AGENT_ID_KEY,
+    REDACTIONS_KEY,
     REGISTRY,
     TOTAL_BUDGET_BYTES,
     MetadataKey,
     ValueFormat,
     required_for_generated,
 )
+from contextree.redaction import format_counts, parse_counts
 from contextree.store.digest import is_digest
 
 
@@ -172,3 +175,16 @@ def build_frame_metadata(
         "tokens_out": str(tokens_out),
         "finish_reason": finish_reason,
     }
+
+
+def with_redactions(metadata: Mapping[str, str], counts: Mapping[str, int]) -> dict[str, str]:
+    """``metadata`` with ``counts`` (redactions by kind) added to its ``redactions`` entry;
+    unchanged when there are none. Only kinds and numbers are stored, never what was
+    redacted."""
+    out = dict(metadata)
+    if not any(counts.values()):
+        return out
+    total = parse_counts(out.get(REDACTIONS_KEY, ""))
+    total.update({kind: n for kind, n in counts.items() if n > 0})
+    out[REDACTIONS_KEY] = format_counts(total)
+    return out

@@ -107,6 +107,14 @@ _KEYS: tuple[MetadataKey, ...] = (
         "Bytes of the answer cut off to fit max_frame_bytes (only on a cut frame).",
         required=False,
     ),
+    _key(
+        "redactions",
+        Domain.GENERATION,
+        ValueFormat.TEXT,
+        "Key-shaped strings replaced by [redacted:KIND] in the prompt and the frame, counted "
+        "by kind (`kind=N,...`, never the values; only when there were any).",
+        required=False,
+    ),
 )
 
 #: Every allowed key, by name.
@@ -114,6 +122,8 @@ REGISTRY: Mapping[str, MetadataKey] = MappingProxyType({k.name: k for k in _KEYS
 
 #: The key every frame must carry, generated or not.
 AGENT_ID_KEY = "agent_id"
+#: Redactions in a frame's prompt and text, by kind (``contextree.redaction.format_counts``).
+REDACTIONS_KEY = "redactions"
 
 
 def lookup(name: str) -> MetadataKey | None:

@@ -31,7 +31,7 @@ from contextree.context.generation.contracts import (
 )
 from contextree.context.generation.currency import DEFAULT_DIRECTORY_CONTEXT_BUDGET, CurrencyKeys
 from contextree.context.generation.frame_writer import FrameWriter
-from contextree.context.generation.metadata_construction import frame_metadata
+from contextree.context.generation.metadata_construction import frame_metadata, with_redactions
 from contextree.context.generation.plan import HEAD_REUSE
 from contextree.context.generation.prompt_collection import (
     ChildHeads,
@@ -199,6 +199,8 @@ class Orchestrator:
         )
         if result.truncated_bytes:
             metadata["truncated_bytes"] = str(result.truncated_bytes)
+        # What was redacted in the prompt (the write path adds what it redacts in the frame).
+        metadata = with_redactions(metadata, payload.collected.redactions)
         frame = Frame(
             basis=Basis.node(request.node_id),
             agent_id=request.agent_id,
@@ -247,7 +249,13 @@ def _provider_for(scope: Scope, requested: str) -> str | None:
 def _fixed_frame(payload: _Payload) -> ProviderResult:
     """The frame of a withheld or empty file: made here, with no provider involved."""
     path = display_path(payload.entry.path)
-    if payload.collected.scope is Scope.WITHHELD:
+    if payload.collected.scope is Scope.WITHHELD and payload.collected.withheld_by == "content":
+        content = (
+            f"# {path}\n\nWithheld: this file holds a private key (a JSON key file, such as a "
+            "cloud service-account key), so its content was not sent to any provider."
+            f"\n\nSize: {payload.entry.size or 0:,} bytes."
+        )
+    elif payload.collected.scope is Scope.WITHHELD:
         content = (
             f"# {path}\n\nWithheld: this file's name marks it as likely to hold secrets "
             "(see `generation.secret_patterns`), so its content was never read or sent to any "

@@ -7,6 +7,12 @@ agent and frame type in child-name order, and the generation scope (secret files
 read; lockfiles and the like go to the structural provider; empty files need no call). Files
 are read in a worker thread, small ones many per hand-off. The text itself is shaped by
 ``prompt_text``. It calls no provider and writes nothing.
+
+Everything a provider is shown passes the ``Redactor`` first (unless redaction is off): a
+file's bytes before they are cut to ``prompt_file_cap`` (a little more than the cap is read, so
+a key across the cut is still seen whole), each child's frame, the task and the system prompt;
+key-shaped strings become ``[redacted:KIND]`` and are counted by kind in ``redactions``. A JSON
+file holding a private key (a service-account file) is withheld once read, like a secret file.
 """
 
 from __future__ import annotations
@@ -14,8 +20,9 @@ from __future__ import annotations
 import asyncio
 import functools
 import os
+from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import blake3
@@ -40,6 +47,8 @@ from contextree.context.generation.prompt_text import (
 from contextree.context.generation.scope import Scope, ScopeRules
 from contextree.errors import RuntimeFailure
 from contextree.providers.types import ChildFrame, DirectorySubject, FileSubject, Subject
+from contextree.redaction import Redactor, holds_private_key_json
+from contextree.sniff import binary_kind
 from contextree.store.digest import digest_text
 from contextree.store.tree import Entry, TreeRows
 from contextree.workspace.merkle import NodeId
@@ -51,6 +60,12 @@ STRUCTURAL_KEEP = 4 << 20
 #: Files up to this size (as scanned) are read in shared batches; bigger ones get a thread
 #: hand-off of their own, so that one large read never delays many small ones.
 BATCHED_READ_MAX = 64 << 10
+#: Bytes read past ``prompt_file_cap`` so that redaction sees a key that the cap cuts whole.
+REDACTION_MARGIN = 1 << 10
+
+#: Why a file was withheld: its name matched ``secret_patterns``, or what it holds.
+WITHHELD_BY_NAME = "name"
+WITHHELD_BY_CONTENT = "content"
 
 
 class FileChangedSinceScanError(RuntimeFailure):
@@ -63,6 +78,10 @@ class CollectedPrompt:
     scope: Scope
     subject: Subject | None
     context_text: str
+    #: Key-shaped strings replaced in what the provider is shown, by kind (never the values).
+    redactions: Mapping[str, int] = field(default_factory=dict)
+    #: For a withheld file: ``WITHHELD_BY_NAME`` or ``WITHHELD_BY_CONTENT``.
+    withheld_by: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -183,13 +202,17 @@ class PromptCollector:
         tree: TreeRows,
         scope: ScopeRules,
         limits: CollectionLimits | None = None,
+        redactor: Redactor | None = None,
     ) -> None:
         self._root = os.fsencode(root)
         self._api = api
         self._tree = tree
         self._scope = scope
         self._limits = limits or CollectionLimits()
+        self._redactor = redactor if redactor is not None else Redactor()
         self._reads = _BatchedReads()
+        #: System prompt -> its redacted text and counts: one agent's is redacted once.
+        self._systems: dict[str, tuple[str, Counter[str]]] = {}
 
     def file_scope(self, entry: Entry) -> Scope:
         return self._scope.classify_file(entry.path, entry.size or 0)
@@ -229,30 +252,48 @@ class PromptCollector:
         task = render_template(agent.file_template, path=path, node_type="File", file_size=size)
         if scope in (Scope.WITHHELD, Scope.EMPTY):
             # Withheld files are never read at all; empty ones have nothing to read.
-            return CollectedPrompt(
-                prompt=_assemble(agent, task, context=None),
-                scope=scope,
-                subject=None,
-                context_text="",
-            )
+            return self._unread(agent, task, scope, WITHHELD_BY_NAME)
         cap = self._limits.prompt_file_cap
-        keep = STRUCTURAL_KEEP if scope is Scope.STRUCTURAL else cap + 1
+        keep = STRUCTURAL_KEEP if scope is Scope.STRUCTURAL else cap + 1 + REDACTION_MARGIN
         if size <= BATCHED_READ_MAX:
             data = await self._reads.read(functools.partial(self._read_scanned, entry, keep))
         else:
             data = await asyncio.to_thread(self._read_scanned, entry, keep)
-        text = file_text(data, cap, total_size=size)
+        if _json_like(entry.path, data) and holds_private_key_json(data):
+            return self._unread(agent, task, Scope.WITHHELD, WITHHELD_BY_CONTENT)
+        whole = len(data) >= size
+        counts: Counter[str] = Counter()
+        if binary_kind(data) is None:  # binary bytes never reach a prompt anyway
+            data, counts = self._redactor.redact_bytes(data)
+        if scope is Scope.LLM and len(data) > cap + 1:  # the margin was for redaction only
+            data, whole = data[: cap + 1], False
+        text = file_text(data, cap, total_size=len(data) if whole else size)
         context = block(path, "File", text.text)
         truncation = TruncationFacts(
             file_truncated=text.truncated,
             original_bytes=size,
             kept_bytes=text.kept_bytes,
         )
+        prompt = self._assemble(agent, task, counts, context=context, truncation=truncation)
         return CollectedPrompt(
-            prompt=_assemble(agent, task, context=context, truncation=truncation),
+            prompt=prompt,
             scope=scope,
-            subject=FileSubject(path=path, data=data, size=size),
+            # Redaction may shorten a file read whole: it is still whole.
+            subject=FileSubject(path=path, data=data, size=len(data) if whole else size),
             context_text=context,
+            redactions=counts,
+        )
+
+    def _unread(self, agent: AgentProfile, task: str, scope: Scope, why: str) -> CollectedPrompt:
+        """A withheld or empty file's prompt: the task alone, nothing of the file."""
+        counts: Counter[str] = Counter()
+        return CollectedPrompt(
+            prompt=self._assemble(agent, task, counts, context=None),
+            scope=scope,
+            subject=None,
+            context_text="",
+            redactions=counts,
+            withheld_by=why if scope is Scope.WITHHELD else "",
         )
 
     def _read_scanned(self, entry: Entry, keep: int) -> bytes:
@@ -291,12 +332,15 @@ class PromptCollector:
         contents = self._api.frame_contents(head.frame_id for head in heads.values())
         blocks: list[ChildBlock] = []
         frames: list[ChildFrame] = []
+        counts: Counter[str] = Counter()
         for child in child_heads.children:
             head = heads.get(NodeId(child.node_id))
             raw = contents.get(head.frame_id) if head is not None else None
             if raw is None:
                 continue
-            content = raw.decode("utf-8", "replace")
+            # Frames are redacted when written; one stored before that may still hold a key.
+            content, found = self._redactor.redact(raw.decode("utf-8", "replace"))
+            counts.update(found)
             child_path = display_path(child.path)
             kind = "Directory" if child.kind == "dir" else "File"
             blocks.append(ChildBlock(path=child_path, node_type=kind, content=content))
@@ -312,38 +356,58 @@ class PromptCollector:
         task = render_template(
             agent.directory_template, path=path, node_type="Directory", file_size=None
         )
+        prompt = self._assemble(
+            agent,
+            task,
+            counts,
+            context=ctx.text or None,
+            included=ctx.included,
+            truncation=TruncationFacts(children_cut=ctx.cut),
+        )
         return CollectedPrompt(
-            prompt=_assemble(
-                agent,
-                task,
-                context=ctx.text or None,
-                included=ctx.included,
-                truncation=TruncationFacts(children_cut=ctx.cut),
-            ),
+            prompt=prompt,
             scope=Scope.LLM,
             subject=DirectorySubject(path=path, children=tuple(frames)),
             context_text=ctx.text,
+            redactions=counts,
+        )
+
+    def _assemble(
+        self,
+        agent: AgentProfile,
+        task: str,
+        counts: Counter[str],
+        *,
+        context: str | None,
+        included: tuple[str, ...] = (),
+        truncation: TruncationFacts | None = None,
+    ) -> AssembledPrompt:
+        """The prompt; the task and the system prompt are redacted here (into ``counts``),
+        the context already was."""
+        task, found = self._redactor.redact(task)
+        counts.update(found)
+        system = agent.system_prompt
+        if system:
+            cached = self._systems.get(system)
+            if cached is None:
+                cached = self._systems[system] = self._redactor.redact(system)
+            system = cached[0]
+            counts.update(cached[1])
+        messages: list[PromptMessage] = []
+        if system:
+            messages.append(PromptMessage(role="system", content=system))
+        messages.append(PromptMessage(role="user", content=user_message(context, task)))
+        return AssembledPrompt(
+            user_prompt=task,
+            system_prompt=system,
+            messages=tuple(messages),
+            prompt_digest=digest_text(task),
+            context_digest=digest_text(context or ""),
+            included_children=included,
+            truncation=truncation or TruncationFacts(),
         )
 
 
-def _assemble(
-    agent: AgentProfile,
-    task: str,
-    *,
-    context: str | None,
-    included: tuple[str, ...] = (),
-    truncation: TruncationFacts | None = None,
-) -> AssembledPrompt:
-    messages: list[PromptMessage] = []
-    if agent.system_prompt:
-        messages.append(PromptMessage(role="system", content=agent.system_prompt))
-    messages.append(PromptMessage(role="user", content=user_message(context, task)))
-    return AssembledPrompt(
-        user_prompt=task,
-        system_prompt=agent.system_prompt,
-        messages=tuple(messages),
-        prompt_digest=digest_text(task),
-        context_digest=digest_text(context or ""),
-        included_children=included,
-        truncation=truncation or TruncationFacts(),
-    )
+def _json_like(rel_path: bytes, data: bytes) -> bool:
+    """A ``.json`` file, or one whose text starts as a JSON object does."""
+    return rel_path.lower().endswith(b".json") or data[:256].lstrip()[:1] == b"{"

@@ -48,6 +48,7 @@ from contextree.context.queue import FrameGenerationQueue, QueueConfig
 from contextree.errors import AgentNotFoundError, ConfigError, PathNotFoundError, UsageError
 from contextree.providers import ProviderHttp, ProviderRegistry
 from contextree.providers.profiles import STRUCTURAL
+from contextree.redaction import Redactor
 from contextree.store.checkpoint import BackgroundCheckpointer
 from contextree.store.db import DiskFullError, Store
 from contextree.store.tree import Entry, TreeRows
@@ -58,9 +59,9 @@ from contextree.workspace.scan import Scanner, ScanOptions, ScanProgress, ScanRe
 
 #: Requests submitted to the queue at once, as a multiple of the concurrency.
 WINDOW_FACTOR = 2
-
 #: The error class of a node whose frame the store had no room for.
 DISK_FULL_CLASS = "disk_full_error"
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GenerateOptions:
@@ -79,6 +80,8 @@ class GenerateOptions:
     scan: bool = True
     wait_for_lock: bool = False
     retry_failed: bool = False
+    #: Redact key-shaped strings in prompts and frames; None: ``generation.redact``.
+    redact: bool | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -115,11 +118,11 @@ class GenerateOutcome:
     scan: ScanReport | None
     plan: GenerationPlan
     result: GenerationResult
+    #: Set when the run stopped because the store's disk was full (its frames are kept).
+    disk_full: DiskFullError | None = None
 
 
 def resolve(
-    #: Set when the run stopped because the store's disk was full (its frames are kept).
-    disk_full: DiskFullError | None = None
     env: GenerationEnvironment, options: GenerateOptions, *, preflight: bool = True
 ) -> Resolved:
     """Agent, provider and frame type; configuration problems fail here, before any work
@@ -301,7 +304,14 @@ class _Run:
         self.resolved = resolved
         self.options = options
         self.tree = TreeRows(env.store.conn)
-        self.api = ContextApi(env.store, env.agents, secret_values=env.secret_values)
+        self.api = ContextApi(
+            env.store, env.agents, secret_values=env.secret_values, redact=self.redact
+        )
+
+    @property
+    def redact(self) -> bool:
+        chosen = self.options.redact
+        return self.env.settings.generation.redact if chosen is None else chosen
 
     def plan(self, target: Entry) -> GenerationPlan:
         resolved = self.resolved
@@ -337,6 +347,7 @@ class _Run:
                 prompt_file_cap=gen.prompt_file_cap,
                 directory_context_budget=gen.directory_context_budget,
             ),
+            redactor=Redactor(env.secret_values, enabled=self.redact),
         )
         return Orchestrator(
             api=self.api,
