@@ -22,6 +22,7 @@ from contextree.bootstrap import (
 )
 from contextree.cli.errors import user_errors
 from contextree.cli.output import CliState, emit_json, human_bytes, plural, term_name
+from contextree.cli.trust_cmds import print_trust_notice
 from contextree.errors import FrameNotFoundError, UsageError
 from contextree.metadata.registry import project_for_read
 from contextree.store.tree import TreeRows
@@ -75,6 +76,7 @@ def get_cmd(  # noqa: PLR0917  # typer maps each option to a parameter
         if combine and json_out:
             raise UsageError("--combine and --json cannot be used together")
         ws = load_workspace(state.workspace)
+        print_trust_notice(state, ws)
         with open_store_for_reading(ws) as store:
             agents = load_agents(ws)
             agent_id = agent or ws.settings.default_agent

@@ -14,7 +14,12 @@ from typing import Annotated, Any
 
 import typer
 
-from contextree.bootstrap import Workspace, load_workspace
+from contextree.bootstrap import (
+    Workspace,
+    load_providers,
+    load_workspace,
+    require_trusted_provider,
+)
 from contextree.cli.errors import user_errors
 from contextree.cli.output import CliState, emit_json
 from contextree.config.paths import user_config_dir
@@ -28,6 +33,7 @@ from contextree.providers import (
     write_profile_file,
 )
 from contextree.providers.profiles import parse_profile
+from contextree.workspace.trust import TrustStore, file_digest, relative_name
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print a JSON document instead of text.")]
 NameArg = Annotated[str, typer.Argument(help="Provider profile name.")]
@@ -63,8 +69,7 @@ def _workspace_dir(ws: Workspace) -> Path:
 
 def _load(state: CliState) -> tuple[Workspace, ProviderRegistry]:
     ws = load_workspace(state.workspace)
-    registry = ProviderRegistry.load(user_dir=_user_dir(), workspace_dir=_workspace_dir(ws))
-    return ws, registry
+    return ws, load_providers(ws)
 
 
 def _entry_json(entry: ProfileEntry) -> dict[str, Any]:
@@ -78,6 +83,7 @@ def _entry_json(entry: ProfileEntry) -> dict[str, Any]:
         "key_status": key_status(profile).value,
         "source": entry.source.value,
         "path": str(entry.path) if entry.path else None,
+        "trusted": entry.trusted,
     }
 
 
@@ -162,6 +168,7 @@ def probe_cmd(ctx: typer.Context, name: NameArg, json_out: JsonFlag = False) -> 
     state: CliState = ctx.obj
     with user_errors(state):
         ws, registry = _load(state)
+        require_trusted_provider(registry.get(name), command=f"provider test {name}")
         result = asyncio.run(probe(registry, name, ws.settings.providers))
     if json_out:
         emit_json({"probe": _probe_json(result)})
@@ -239,9 +246,14 @@ def add_cmd(
         data["options"] = {k: v for k, v in options.items() if v is not None}
     with user_errors(state):
         profile = parse_profile(data, name=name, source="the command line")
-        folder = _user_dir() if user else _workspace_dir(load_workspace(state.workspace))
+        ws = None if user else load_workspace(state.workspace)
+        folder = _user_dir() if ws is None else _workspace_dir(ws)
         path = folder / f"{name}.toml"
-        write_profile_file(path, profile, force=force)
+        written = write_profile_file(path, profile, force=force)
+        if ws is not None:
+            # The user wrote this file here and now: it is trusted, as written.
+            root = ws.layout.root
+            TrustStore().approve(root, {relative_name(root, path): file_digest(written)})
     if json_out:
         emit_json({"written": str(path), "provider": profile.model_dump(mode="json")})
         return

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 import typer
 
-from contextree.bootstrap import TrustItem, Workspace, load_workspace, trust_review
+from contextree.bootstrap import TrustItem, Workspace, load_workspace, trust_notice, trust_review
 from contextree.cli.errors import user_errors
 from contextree.cli.output import CliState, emit_json, plural, term_name
 from contextree.workspace.trust import TrustStore, relative_name
@@ -184,3 +184,13 @@ def _doc(
     if approved is not None:
         doc["approved"] = [_rel(ws, i) for i in approved]
     return doc
+
+
+def print_trust_notice(state: CliState, ws: Workspace) -> None:
+    """The one line that ``scan``, ``status`` and ``get`` print (on stderr) while workspace
+    profile files are untrusted: they keep working, and say what to run."""
+    if state.quiet:
+        return
+    notice = trust_notice(ws)
+    if notice is not None:
+        state.err.print(notice, markup=False)

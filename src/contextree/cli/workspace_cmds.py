@@ -17,6 +17,7 @@ from contextree.cli.output import (
     progress_display,
     term_name,
 )
+from contextree.cli.trust_cmds import print_trust_notice
 from contextree.store.tree import ScanRow
 from contextree.workspace.scan import ScanReport
 from contextree.workspace.service import (
@@ -75,6 +76,7 @@ def scan_cmd(
     state: CliState = ctx.obj
     with user_errors(state):
         ws = load_workspace(state.workspace)
+        print_trust_notice(state, ws)
         with progress_display(state, enabled=not json_out) as progress:
             report = scan_workspace(ws.layout, ws.settings, progress=progress, wait=wait)
     if json_out:
@@ -192,6 +194,7 @@ def status_cmd(  # noqa: PLR0917  # typer maps each option to a parameter
     state: CliState = ctx.obj
     with user_errors(state):
         ws = load_workspace(state.workspace)
+        print_trust_notice(state, ws)
         report = workspace_status(ws.layout, ws.settings, check_changes=not no_changes)
         frames = frame_report(ws, agent=agent, provider=provider)
     if json_out:
