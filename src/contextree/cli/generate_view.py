@@ -7,16 +7,19 @@ tokens, ETA), and reporting every failed and blocked node with its error class a
 
 from __future__ import annotations
 
+import contextlib
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
+from contextree.cli.output import plural, term_name
 from contextree.context.generation.executor import GenerationResult, NodeResult, NodeStatus
 from contextree.context.generation.plan import GenerationPlan
-from contextree.context.generation.run import GenerateOutcome
+from contextree.context.generation.run import DISK_FULL_CLASS, GenerateOutcome
 from contextree.telemetry import Event
 from contextree.workspace.walk import display_path
 
@@ -80,7 +83,8 @@ class RunView:
 
     def __exit__(self, *exc: object) -> None:
         if self._live is not None:
-            self._live.stop()
+            with contextlib.suppress(OSError):  # a terminal gone away has nothing to clear
+                self._live.stop()
 
     def on_plan(self, plan: GenerationPlan) -> None:
         self.total = len(plan.items)
@@ -116,17 +120,92 @@ class RunView:
         c = self.counts
         finished = c[NodeStatus.DONE] + c[NodeStatus.FAILED] + c[NodeStatus.BLOCKED]
         planned_done = finished + c[NodeStatus.CANCELLED]
-        elapsed = time.monotonic() - self.started
-        eta = ""
+        eta = None
         if finished and self.total > planned_done:
-            eta = f"  ETA {elapsed / finished * (self.total - planned_done):,.0f} s"
-        line = (
-            f"generating {planned_done:,}/{self.total:,}  done {c[NodeStatus.DONE]:,}  "
-            f"skipped {c[NodeStatus.SKIPPED]:,}  failed {c[NodeStatus.FAILED]:,}  "
-            f"blocked {c[NodeStatus.BLOCKED]:,}  in flight {self.in_flight:,}  "
-            f"retries {self.retries:,}  tokens {self.tokens_in:,}/{self.tokens_out:,}{eta}"
+            eta = (time.monotonic() - self.started) / finished * (self.total - planned_done)
+        line = progress_line(
+            ProgressState(
+                planned_done=planned_done,
+                total=self.total,
+                done=c[NodeStatus.DONE],
+                skipped=c[NodeStatus.SKIPPED],
+                failed=c[NodeStatus.FAILED],
+                blocked=c[NodeStatus.BLOCKED],
+                in_flight=self.in_flight,
+                retries=self.retries,
+                tokens_in=self.tokens_in,
+                tokens_out=self.tokens_out,
+                eta_s=eta,
+            ),
+            width=max(20, self.console.width - 1),
         )
-        self._live.update(Text(line))
+        try:
+            self._live.update(Text(line))
+        except OSError:  # the terminal went away (SIGHUP): stop drawing, let the run finish
+            live, self._live = self._live, None
+            with contextlib.suppress(OSError):
+                live.stop()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProgressState:
+    """What the live line shows."""
+
+    planned_done: int
+    total: int
+    done: int = 0
+    skipped: int = 0
+    failed: int = 0
+    blocked: int = 0
+    in_flight: int = 0
+    retries: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    eta_s: float | None = None
+
+
+def _compact(n: int) -> str:
+    """``999``, ``12.3k``, ``4.56M``: a count in at most six characters."""
+    for limit, unit in ((10**9, "G"), (10**6, "M"), (10**3, "k")):
+        if n >= limit:
+            value = n / limit
+            return f"{value:.3g}{unit}" if value < 1000 else f"{value:.0f}{unit}"
+    return str(n)
+
+
+def _duration(seconds: float) -> str:
+    s = round(seconds)
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02}s"
+    return f"{s // 3600}h{s % 3600 // 60:02}m"
+
+
+def progress_line(state: ProgressState, *, width: int = 80) -> str:
+    """The live status line, at most ``width`` characters: progress, retries, tokens and ETA
+    always; done, failed, in flight, blocked and skipped while there is room (the least
+    important dropped first: skipped, blocked, done, in flight, failed)."""
+    # (order shown, drop rank: higher is dropped first, None never, text)
+    fields: list[tuple[int, int | None, str]] = [
+        (0, None, f"generating {state.planned_done:,}/{state.total:,}"),
+        (1, 3, f"done {_compact(state.done)}"),
+        (2, 5, f"skipped {_compact(state.skipped)}"),
+        (3, 1, f"failed {_compact(state.failed)}"),
+        (4, 4, f"blocked {_compact(state.blocked)}"),
+        (5, 2, f"in flight {state.in_flight:,}"),
+        (6, None, f"retries {_compact(state.retries)}"),
+        (7, None, f"tokens {_compact(state.tokens_in)}/{_compact(state.tokens_out)}"),
+    ]
+    if state.eta_s is not None:
+        fields.append((8, None, f"ETA {_duration(state.eta_s)}"))
+    kept = list(fields)
+    while True:
+        line = "  ".join(text for _, _, text in sorted(kept))
+        droppable = [f for f in kept if f[1] is not None]
+        if len(line) <= width or not droppable:
+            return line[:width]
+        kept.remove(max(droppable, key=lambda f: f[1] or 0))
 
 
 def _advice(node: NodeResult) -> str | None:
@@ -145,7 +224,7 @@ def print_summary(console: Console, err: Console, outcome: GenerateOutcome, seco
     skipped = result.count(NodeStatus.SKIPPED)
     tokens_in, tokens_out = result.tokens
     console.print(
-        f"{resolved.agent.id} via {resolved.provider_name}: generated {done:,} frames, "
+        f"{resolved.agent.id} via {resolved.provider_name}: generated {plural(done, 'frame')}, "
         f"{skipped:,} already current, in {seconds:.1f} s (tokens in {tokens_in:,}, "
         f"out {tokens_out:,}).",
         markup=False,
@@ -167,9 +246,17 @@ def print_summary(console: Console, err: Console, outcome: GenerateOutcome, seco
         f"{len(cancelled):,} not run.",
         markup=False,
     )
+    unwritten = [r for r in failed if r.error_class == DISK_FULL_CLASS]
+    if unwritten:
+        err.print(
+            f"  {plural(len(unwritten), 'answer')} not written: the store's disk is full",
+            markup=False,
+        )
+        failed = [r for r in failed if r.error_class != DISK_FULL_CLASS]
     for node in sorted(failed, key=lambda r: r.path)[:_LIST_CAP]:
         err.print(
-            f"  failed  {display_path(node.path)}  [{node.error_class}] {node.message}",
+            f"  failed  {term_name(display_path(node.path))}  [{node.error_class}] "
+            f"{term_name(node.message or '')}",
             markup=False,
         )
         advice = _advice(node)
@@ -177,7 +264,10 @@ def print_summary(console: Console, err: Console, outcome: GenerateOutcome, seco
             err.print(f"          -> {advice}", markup=False)
     for node in sorted(blocked, key=lambda r: r.path)[:_LIST_CAP]:
         by = display_path(node.blocked_by) if node.blocked_by is not None else "?"
-        err.print(f"  blocked {display_path(node.path)}  (by {by})", markup=False)
+        err.print(
+            f"  blocked {term_name(display_path(node.path))}  (by {term_name(by)})",
+            markup=False,
+        )
     hidden = max(0, len(failed) - _LIST_CAP) + max(0, len(blocked) - _LIST_CAP)
     if hidden:
         err.print(f"  ... and {hidden:,} more (see --json)", markup=False)

@@ -24,6 +24,8 @@ from rich.text import Text
 from contextree.errors import ContextreeError
 
 JSON_SCHEMA_VERSION = 1
+#: The exit code for a terminal that closed while ``quiet_if_terminal_closed`` runs.
+_closed_exit_code: int | None = None
 
 #: What a terminal would act on instead of showing: C0 and C1 controls, DEL, and the bidi
 #: embeddings, overrides and isolates that reorder what is shown (the "trojan source" ones).
@@ -80,6 +82,13 @@ class SafeConsole(Console):
     def print(self, *objects: Any, **kwargs: Any) -> None:
         super().print(*(term_text(o) if isinstance(o, str) else o for o in objects), **kwargs)
 
+    def on_broken_pipe(self) -> None:
+        """The reader went away: say nothing more, and exit with the code the command chose
+        for that (``quiet_if_terminal_closed``), else 1."""
+        self.quiet = True
+        detach_std_streams()
+        raise SystemExit(1 if _closed_exit_code is None else _closed_exit_code)
+
 
 @dataclass(slots=True)
 class CliState:
@@ -110,6 +119,8 @@ def quiet_if_terminal_closed(exit_code: int) -> Iterator[None]:
     """Writing to a terminal that went away (SIGHUP, a closed pipe: EIO, EPIPE) ends the
     command with ``exit_code`` and no traceback; stdout and stderr then go nowhere, so the
     interpreter's last flush cannot complain either."""
+    global _closed_exit_code  # noqa: PLW0603  # read by SafeConsole.on_broken_pipe
+    previous, _closed_exit_code = _closed_exit_code, exit_code
     try:
         yield
     except OSError as exc:
@@ -117,6 +128,8 @@ def quiet_if_terminal_closed(exit_code: int) -> Iterator[None]:
             raise
         detach_std_streams()
         raise SystemExit(exit_code) from None
+    finally:
+        _closed_exit_code = previous
 
 
 def detach_std_streams() -> None:

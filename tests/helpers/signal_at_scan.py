@@ -1,0 +1,34 @@
+"""``python -m tests.helpers.signal_at_scan SIGNAME ARGS...``: the real ``contextree ARGS``,
+which sends itself SIGNAME as its scan starts (a deterministic point in the scan phase, set
+here in the test's process: contextree has no hook for it)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from typing import Any
+
+from contextree.workspace.scan import Scanner
+
+
+def signal_at_scan(sig: signal.Signals) -> None:
+    original = Scanner.scan
+
+    def scan(self: Scanner, *args: Any, **kwargs: Any) -> Any:
+        os.kill(os.getpid(), sig)
+        return original(self, *args, **kwargs)
+
+    Scanner.scan = scan  # type: ignore[method-assign]
+
+
+def main() -> None:
+    signal_at_scan(signal.Signals[sys.argv[1]])
+    from contextree.cli.app import main as cli_main  # after the hook is set
+
+    sys.argv = ["contextree", *sys.argv[2:]]
+    cli_main()
+
+
+if __name__ == "__main__":
+    main()
