@@ -255,6 +255,7 @@ def _fixed_frame(payload: _Payload) -> ProviderResult:
             "cloud service-account key), so its content was not sent to any provider."
             f"\n\nSize: {payload.entry.size or 0:,} bytes."
         )
+        reason = "withheld"
     elif payload.collected.scope is Scope.WITHHELD:
         content = (
             f"# {path}\n\nWithheld: this file's name marks it as likely to hold secrets "
