@@ -44,13 +44,18 @@ _COMMANDS: dict[str, tuple[str, ...]] = {
 _WITH_CONTEXT = frozenset({"get_cmds", "generate_cmds"})
 
 
-def _typer_app(**options: Any) -> typer.Typer:
+#: ``-h`` is ``--help`` everywhere: click hands a command's context the names of its parent's.
+_CONTEXT_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"]}
+
+
+def _typer_app(*, add_completion: bool = False, **options: Any) -> typer.Typer:
     return typer.Typer(
         help="AI-generated context for every file and directory of a code workspace.",
         no_args_is_help=True,
-        add_completion=False,
+        add_completion=add_completion,
         pretty_exceptions_enable=False,
         rich_markup_mode=None,
+        context_settings=_CONTEXT_SETTINGS,
         **options,
     )
 
@@ -94,7 +99,8 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-app = _typer_app(name="contextree", cls=_LazyCommands)
+#: Shell completion: ``contextree --install-completion`` (bash, zsh, fish, PowerShell).
+app = _typer_app(name="contextree", cls=_LazyCommands, add_completion=True)
 
 
 @app.callback()
