@@ -177,14 +177,20 @@ def test_a_workspace_cannot_switch_redaction_off_but_the_environment_can(
     code, _, err = generate(workspace, server)
     assert code == 0, err
     assert key.encode() not in sent(server)
+    # Switching redaction off changes every input key (no --force needed) ...
     server = FakeProviderServer()
-    code, _, err = generate(
-        workspace, server, "--force", env={"CONTEXTREE_GENERATION__REDACT": "false"}
-    )
+    code, _, err = generate(workspace, server, env={"CONTEXTREE_GENERATION__REDACT": "false"})
     assert code == 0, err
     assert key.encode() in sent(server)
+    # ... --no-redact is the same switch, so those frames are current now ...
     server = FakeProviderServer()
     (workspace / ".contextree" / "config.toml").write_text("")
-    code, _, err = generate(workspace, server, "--force", "--no-redact")
+    code, _, err = generate(workspace, server, "--no-redact")
     assert code == 0, err
-    assert key.encode() in sent(server)
+    assert server.completion_requests() == []
+    # ... and switching it back on regenerates, redacted again.
+    server = FakeProviderServer()
+    code, _, err = generate(workspace, server)
+    assert code == 0, err
+    assert server.completion_requests() != []
+    assert key.encode() not in sent(server)

@@ -4,7 +4,9 @@ Owns ``input_key()``. A head is *current* when the input key stored on it equals
 computed now from: the node id, the agent's prompt profile digest, the requested provider's
 name and configured model, and, for a directory, its children's current frame ids in child-name
 order and the directory context budget when it is not the default (so heads made with the
-default stay current across the upgrade that added it). Plan, ``prepare`` and ``status`` all
+default stay current across the upgrade that added it), and whether redaction was off (only
+then: heads made before redaction existed stay current, while switching it off, or back on,
+regenerates). Plan, ``prepare`` and ``status`` all
 call this function and nothing else decides currency. It reads no file contents: every input
 is an id, a digest already in the store or a setting.
 """
@@ -26,6 +28,8 @@ _U64 = struct.Struct(">Q")
 MISSING_CHILD = b""
 #: The length-prefixed "file" tag, precomputed: ``file_key`` runs once per node of a plan.
 _FILE_TAG = _U64.pack(4) + b"file"
+#: The field a key made with redaction off ends with.
+_REDACT_OFF = b"redact=off"
 #: The budget every key made before the budget entered keys was made with.
 DEFAULT_DIRECTORY_CONTEXT_BUDGET: int = GenerationSettings.model_fields[
     "directory_context_budget"
@@ -52,7 +56,10 @@ class CurrencyKeys:
         provider_name: str,
         model: str,
         directory_context_budget: int = DEFAULT_DIRECTORY_CONTEXT_BUDGET,
+        redact: bool = True,
     ) -> None:
+        # Redaction (the default) adds nothing; with it off, every key says so.
+        self._redact_off = not redact
         # Only a budget other than the default is hashed: the default one adds nothing.
         self._budget = (
             None
@@ -69,6 +76,8 @@ class CurrencyKeys:
     def file_key(self, node_id: bytes) -> str:
         h = self._base.copy()
         h.update(_U64.pack(len(node_id)) + node_id + _FILE_TAG)
+        if self._redact_off:
+            _field(h, _REDACT_OFF)
         return h.hexdigest()
 
     def dir_key(self, node_id: bytes, child_frame_ids: Sequence[bytes]) -> str:
@@ -81,6 +90,8 @@ class CurrencyKeys:
         if self._budget is not None:
             _field(h, b"directory_context_budget")
             _field(h, self._budget)
+        if self._redact_off:
+            _field(h, _REDACT_OFF)
         return h.hexdigest()
 
 
@@ -92,18 +103,21 @@ def input_key(
     model: str,
     child_frame_ids: Sequence[bytes] | None = None,
     directory_context_budget: int = DEFAULT_DIRECTORY_CONTEXT_BUDGET,
+    redact: bool = True,
 ) -> str:
     """Hex digest of everything a frame for this node is generated from.
 
     ``child_frame_ids`` is None for a file and, for a directory, the current frame id of each
     child in child-name order (``MISSING_CHILD`` for a child without one);
-    ``directory_context_budget`` counts for a directory only, and only when not the default.
+    ``directory_context_budget`` counts for a directory only, and only when not the default;
+    ``redact`` counts only when False.
     """
     keys = CurrencyKeys(
         prompt_digest=prompt_digest,
         provider_name=provider_name,
         model=model,
         directory_context_budget=directory_context_budget,
+        redact=redact,
     )
     if child_frame_ids is None:
         return keys.file_key(node_id)

@@ -84,6 +84,7 @@ class Orchestrator:
         providers: ProviderExecution,
         collector: PromptCollector,
         directory_context_budget: int = DEFAULT_DIRECTORY_CONTEXT_BUDGET,
+        redact: bool = True,
     ) -> None:
         self._api = api
         #: Frames finished in the same event-loop turn share one transaction.
@@ -94,6 +95,8 @@ class Orchestrator:
         self._collector = collector
         #: The collector's budget, which a directory's input key includes when not the default.
         self._directory_context_budget = directory_context_budget
+        #: Whether the collector redacts; every input key says so when it does not.
+        self._redact = redact
         #: (prompt profile digest, provider, model) -> the key maker for them: the shared
         #: fields are hashed once per run, not once per node.
         self._keys: dict[tuple[str, str, str], CurrencyKeys] = {}
@@ -148,6 +151,7 @@ class Orchestrator:
                 provider_name=request.provider_name,
                 model=model,
                 directory_context_budget=self._directory_context_budget,
+                redact=self._redact,
             )
             self._keys[cache_key] = keys
         if entry.kind == "file":

@@ -85,6 +85,8 @@ class PlanSpec:
     recursive: bool = True
     #: Part of a directory's input key when it is not the default.
     directory_context_budget: int = DEFAULT_DIRECTORY_CONTEXT_BUDGET
+    #: Part of every input key when False (redaction off).
+    redact: bool = True
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -155,6 +157,7 @@ def build_plan(
         provider_name=spec.provider_name,
         model=spec.model,
         directory_context_budget=spec.directory_context_budget,
+        redact=spec.redact,
     )
     children = _children(entries, target.path)
     current, input_keys = _currency(entries, children, heads, keys)

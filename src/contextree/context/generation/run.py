@@ -328,6 +328,7 @@ class _Run:
             force=self.options.force,
             recursive=self.options.recursive,
             directory_context_budget=self.env.settings.generation.directory_context_budget,
+            redact=self.redact,
         )
         return build_plan(spec, entries, head_keys)
 
@@ -362,6 +363,7 @@ class _Run:
             ),
             collector=collector,
             directory_context_budget=gen.directory_context_budget,
+            redact=self.redact,
         )
 
     def _queue(self, orchestrator: Orchestrator, observer: Observer) -> FrameGenerationQueue:
