@@ -17,8 +17,8 @@ from aiohttp import web
 from tests.fakes.clock import FakeClock
 from tests.fakes.provider_server import FakeProviderServer
 from tests.fakes.replies import Reply
-from tests.helpers.profiles import write_fake_profile
 from tests.helpers.trees import write_tree
+from tests.helpers.user_profiles import write_user_fake_profile
 
 from contextree.agents.registry import AgentRegistry
 from contextree.api import ContextApi
@@ -94,7 +94,7 @@ class HugeAnswerServer:
 
 
 async def generate(workspace: Path, base_url: str) -> GenerateOutcome:
-    write_fake_profile(workspace, base_url)
+    write_user_fake_profile(base_url)
     ws = load_workspace(str(workspace))
     clock = FakeClock()
     with open_store(ws.layout, ws.settings) as store:

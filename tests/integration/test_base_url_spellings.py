@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 from tests.fakes.provider_server import FakeProviderServer
-from tests.helpers.profiles import write_fake_profile
 from tests.helpers.trees import write_tree
+from tests.helpers.user_profiles import write_user_fake_profile
 
 from contextree.bootstrap import generation_environment, load_workspace
 from contextree.context.generation.run import GenerateOptions, run_generate
@@ -26,7 +26,7 @@ async def test_base_url_with_or_without_v1_reaches_the_chat_endpoint(
 ) -> None:
     write_tree(workspace, {"a.py": "A = 1\n"})
     async with FakeProviderServer() as server:
-        write_fake_profile(workspace, server.base_url + suffix, wire=wire)
+        write_user_fake_profile(server.base_url + suffix, wire=wire)
         ws = load_workspace(str(workspace))
         with open_store(ws.layout, ws.settings) as store:
             env = generation_environment(ws, store)

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.fakes.provider_server import FakeProviderServer
-from tests.helpers.profiles import write_fake_profile
 from tests.helpers.trees import write_tree
+from tests.helpers.user_profiles import write_user_fake_profile
 
 from contextree.bootstrap import generation_environment, load_workspace
 from contextree.context.generation.run import GenerateOptions, run_generate
@@ -21,6 +21,7 @@ FILES = {"a.py": "A = 1\n", "src/b.py": "B = 2\n", "src/c.py": "C = 3\n"}
 async def generate(workspace: Path, server: FakeProviderServer, budget: int | None) -> list[str]:
     """One run; the node paths the provider was asked about."""
     config = workspace / ".contextree" / "config.toml"
+    config.parent.mkdir(exist_ok=True)
     config.write_text(
         "" if budget is None else f"[generation]\ndirectory_context_budget = {budget}\n"
     )
@@ -38,7 +39,7 @@ async def test_only_a_budget_other_than_the_default_makes_directories_stale(
 ) -> None:
     write_tree(workspace, FILES)
     async with FakeProviderServer(path_pattern=TASK_PATH) as server:
-        write_fake_profile(workspace, server.openai_url)
+        write_user_fake_profile(server.openai_url)
         assert await generate(workspace, server, None) == [
             ".",
             "a.py",

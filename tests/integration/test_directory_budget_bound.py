@@ -9,8 +9,8 @@ import re
 from pathlib import Path
 
 from tests.fakes.provider_server import FakeProviderServer
-from tests.helpers.profiles import write_fake_profile
 from tests.helpers.trees import write_tree
+from tests.helpers.user_profiles import write_user_fake_profile
 
 from contextree.bootstrap import generation_environment, load_workspace
 from contextree.context.generation.run import GenerateOptions, run_generate
@@ -32,7 +32,7 @@ async def test_a_crowded_directory_sends_at_most_its_budget(workspace: Path) -> 
         f"[generation]\ndirectory_context_budget = {BUDGET}\n"
     )
     async with FakeProviderServer(path_pattern=TASK_PATH) as server:
-        write_fake_profile(workspace, server.openai_url)
+        write_user_fake_profile(server.openai_url)
         ws = load_workspace(str(workspace))
         with open_store(ws.layout, ws.settings) as store:
             env = generation_environment(ws, store)

@@ -14,8 +14,8 @@ import pytest
 from tests.fakes.clock import FakeClock
 from tests.fakes.provider_server import FakeProviderServer
 from tests.fakes.replies import Reply
-from tests.helpers.profiles import write_fake_profile
 from tests.helpers.trees import write_tree
+from tests.helpers.user_profiles import write_user_fake_profile
 
 from contextree.bootstrap import generation_environment, load_workspace
 from contextree.context.generation.run import GenerateOptions, GenerateOutcome, run_generate
@@ -29,7 +29,7 @@ WIRES = ("openai", "anthropic", "ollama")
 
 async def generate(workspace: Path, wire: str, server: FakeProviderServer) -> GenerateOutcome:
     base_url = server.openai_url if wire == "openai" else server.base_url
-    write_fake_profile(workspace, base_url, wire=wire)
+    write_user_fake_profile(base_url, wire=wire)
     ws = load_workspace(str(workspace))
     clock = FakeClock()
     with open_store(ws.layout, ws.settings) as store:

@@ -42,7 +42,7 @@ GENERATED_KEYS = {
 }
 
 #: Keys a generated frame carries only when they apply.
-OPTIONAL_KEYS = {"truncated_bytes"}
+OPTIONAL_KEYS = {"redactions", "truncated_bytes"}
 
 #: One realistic-looking (fake) credential per pattern class, in CREDENTIAL_PATTERNS order.
 CREDENTIALS = {
