@@ -41,6 +41,9 @@ if TYPE_CHECKING:
 class Workspace:
     layout: WorkspaceLayout
     settings: Settings
+    #: Workspace config values ignored because they would loosen the user's security or
+    #: spend settings (one line each, naming the file and the setting).
+    notices: tuple[str, ...] = ()
 
 
 def load_workspace(workspace: str | None) -> Workspace:
@@ -49,8 +52,11 @@ def load_workspace(workspace: str | None) -> Workspace:
     layout = (
         WorkspaceLayout.at(Path(workspace)) if workspace else WorkspaceLayout.discover(Path.cwd())
     )
-    settings = load_settings(files=[user_config_file()], workspace=layout.config_path)
-    return Workspace(layout=layout, settings=settings)
+    notices: list[str] = []
+    settings = load_settings(
+        files=[user_config_file()], workspace=layout.config_path, notices=notices
+    )
+    return Workspace(layout=layout, settings=settings, notices=tuple(notices))
 
 
 # --- agents and the context API ----------------------------------------------------------

@@ -177,6 +177,7 @@ def test_a_workspace_cannot_switch_redaction_off_but_the_environment_can(
     code, _, err = generate(workspace, server)
     assert code == 0, err
     assert key.encode() not in sent(server)
+    assert "`generation.redact = false` is ignored" in err
     # Switching redaction off changes every input key (no --force needed) ...
     server = FakeProviderServer()
     code, _, err = generate(workspace, server, env={"CONTEXTREE_GENERATION__REDACT": "false"})
