@@ -11,7 +11,12 @@ from typing import Annotated
 
 import typer
 
-from contextree.bootstrap import Workspace, generation_environment, load_workspace
+from contextree.bootstrap import (
+    Workspace,
+    generation_environment,
+    load_workspace,
+    require_trusted_run,
+)
 from contextree.cli.errors import user_errors
 from contextree.cli.generate_view import RunView, outcome_json, print_summary
 from contextree.cli.output import (
@@ -141,7 +146,8 @@ def generate_cmd(  # noqa: PLR0917  # typer maps each option to a parameter
         retry_failed=retry_failed,
         redact=False if no_redact else None,
     )
-    _run(ctx.obj, options, json_out=json_out, events=events, grace=grace)
+    command = ctx.info_name or "generate"
+    _run(ctx.obj, options, json_out=json_out, events=events, grace=grace, command=command)
 
 
 def regenerate_cmd(  # noqa: PLR0917  # typer maps each option to a parameter
@@ -193,6 +199,7 @@ def _run(
     json_out: bool,
     events: Path | None,
     grace: float = DEFAULT_GRACE_S,
+    command: str = "generate",
 ) -> None:
     started = time.monotonic()
     live = not json_out and not state.quiet and state.err.is_terminal
@@ -203,29 +210,10 @@ def _run(
             state.err.print(notice, markup=False)
         ws.layout.ensure_data_dir()
         with open_store(ws.layout, ws.settings) as store:
-            outcome = _generate(state, ws, store, options, control, live=live, events=events)
+            outcome = _generate(
+                state, ws, store, options, control, live=live, events=events, command=command
+            )
     seconds = time.monotonic() - started
-    if json_out:
-        doc = outcome_json(outcome, seconds) | {"interrupted": control.interrupted}
-        if control.interrupted:
-            doc["status"] = "interrupted"
-            doc["signal"] = control.signal.name if control.signal is not None else None
-        if full is not None:
-            doc["status"] = "failed"
-            doc["error"] = {
-                "kind": "disk_full",
-                "message": full.message,
-                "frames_kept": outcome.result.count(NodeStatus.DONE),
-            }
-        emit_json(doc)
-    elif not state.quiet or not outcome.result.succeeded or control.interrupted:
-        print_summary(state.out, state.err, outcome, seconds)
-    if control.interrupted:
-        state.err.print(
-            f"{what}. Frames already written are kept; run `contextree generate` again to "
-            "finish the rest.",
-            markup=False,
-        )
     code = _exit_code(outcome, control)
     with quiet_if_terminal_closed(code):
         _report(state, ws, outcome, control, seconds, json_out=json_out)
@@ -260,23 +248,49 @@ def _report(
     json_out: bool,
 ) -> None:
     full = _disk_full_error(ws, outcome)
+    if json_out:
+        doc = outcome_json(outcome, seconds) | {"interrupted": control.interrupted}
+        if control.interrupted:
+            doc["status"] = "interrupted"
+            doc["signal"] = control.signal.name if control.signal is not None else None
+        if full is not None:
+            doc["status"] = "failed"
+            doc["error"] = {
+                "kind": "disk_full",
+                "message": full.message,
+                "frames_kept": outcome.result.count(NodeStatus.DONE),
+            }
+        emit_json(doc)
+    elif not state.quiet or not outcome.result.succeeded or control.interrupted:
+        print_summary(state.out, state.err, outcome, seconds)
+    if full is not None:
+        report_error(state, full)
+    if control.interrupted:
+        sig = control.signal
+        what = "Interrupted" if sig in (None, signal.SIGINT) else f"Interrupted by {sig.name}"
+        state.err.print(
+            f"{what}. Frames already written are kept; run `contextree generate` again to "
+            "finish the rest.",
+            markup=False,
+        )
 
 
 def _generate(
     state: CliState,
-    if full is not None:
-        report_error(state, full)
     ws: Workspace,
-        sig = control.signal
-        what = "Interrupted" if sig in (None, signal.SIGINT) else f"Interrupted by {sig.name}"
     store: Store,
     options: GenerateOptions,
     control: RunControl,
     *,
     live: bool,
     events: Path | None,
+    command: str = "generate",
 ) -> GenerateOutcome:
     env = generation_environment(ws, store)
+    # Workspace trust: refused (exit 2) before any request, else at most a one-line notice.
+    notice = require_trusted_run(ws, env, options, command=command)
+    if notice is not None and not state.quiet:
+        state.err.print(notice, markup=False)
     view = RunView(state.err, live=live)
     observers: list[Observer] = [view]
     sink = JsonLinesObserver(events) if events is not None else None
