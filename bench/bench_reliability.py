@@ -61,7 +61,6 @@ from tests.helpers.kills import (  # noqa: E402
     generate_argv,
     generate_until_killed,
 )
-from tests.helpers.profiles import write_fake_profile  # noqa: E402
 
 from common import machine_info, write_json  # noqa: E402
 from contextree.agents.registry import AgentRegistry  # noqa: E402
@@ -133,6 +132,17 @@ class Bench:
         data = self.root / ".contextree"
         for name in ("store.db", "store.db-wal", "store.db-shm"):
             (data / name).unlink(missing_ok=True)
+
+
+def _write_profile(bench: Bench, base_url: str) -> None:
+    """The ``fake`` profile in the children's user config directory: a user profile is
+    trusted, a workspace one would need ``contextree trust`` first."""
+    providers = Path(bench.env["XDG_CONFIG_HOME"]) / "contextree" / "providers"
+    providers.mkdir(parents=True, exist_ok=True)
+    (providers / "fake.toml").write_text(
+        f'name = "fake"\ntype = "openai"\nmodel = "fake-model"\n'
+        f'base_url = "{base_url}"\napi_key_env = ""\n'
+    )
 
 
 def make_bench(tmp: Path, args: Args) -> Bench:
@@ -253,7 +263,7 @@ def kill_run(bench: Bench, args: Args) -> list[Kill]:
     server = FakeProviderServer(path_pattern=TASK_PATH, latency=args.latency)
     url = server.start_in_thread()
     try:
-        write_fake_profile(bench.root, f"{url}/v1")
+        _write_profile(bench, f"{url}/v1")
         kills = []
         for number in range(1, args.kills + 1):
             kill_at = rng.randint(1, len(bench.nodes))
@@ -314,7 +324,7 @@ def soak_once(bench: Bench, args: Args, *, faults: bool, seed: int) -> SoakRun:
         script_faults(server, bench, random.Random(seed))
     url = server.start_in_thread()
     try:
-        write_fake_profile(bench.root, f"{url}/v1")
+        _write_profile(bench, f"{url}/v1")
         started = time.perf_counter()
         result = subprocess.run(
             generate_argv(bench.root, args.concurrency),
