@@ -8,6 +8,8 @@ time (which may be retried by the one layer that retries: the generation queue).
     ├── UsageError                      the user can fix it; CLI exit code 2
     │   ├── ConfigError                 a config file or setting is wrong (names file and key)
     │   ├── WorkspaceError              the workspace path is missing or not a directory
+    │   │   └── WorkspaceWriteError     contextree cannot write its files there (permission,
+    │   │                               read-only disk) or finds a symlink where it writes
     │   ├── PathNotFoundError           a path the user typed is not in the scanned tree
     │   ├── StoreVersionError           the store was written by a newer contextree
     │   ├── ProviderConfigError         unknown provider, unset API key variable, inline key
@@ -99,6 +101,11 @@ class ConfigError(UsageError):
 
 class WorkspaceError(UsageError):
     """The workspace directory does not exist or is not a directory."""
+
+
+class WorkspaceWriteError(WorkspaceError):
+    """contextree cannot write in ``.contextree/`` (permission denied, a read-only disk), or
+    finds a symlink where it would write (a repository can ship one to redirect a write)."""
 
 
 class PathNotFoundError(UsageError):
