@@ -129,7 +129,7 @@ def ignore_options(settings: Settings) -> IgnoreOptions:
     )
 
 
-def open_store_for_reading(ws: Workspace) -> Store:
+def open_store_for_reading(ws: Workspace, *, writable: bool = False) -> Store:
     """The workspace store for a read-only command; takes no writer lock and creates nothing.
     A workspace that was never scanned is a ``PathNotFoundError`` saying what to run."""
     if not ws.layout.store_path.exists():
@@ -137,7 +137,12 @@ def open_store_for_reading(ws: Workspace) -> Store:
             f"the workspace {ws.layout.root} has not been scanned yet",
             hint="Run `contextree scan` first.",
         )
-    return Store.open(ws.layout.store_path, synchronous=ws.settings.store.synchronous, create=False)
+    return Store.open(
+        ws.layout.store_path,
+        synchronous=ws.settings.store.synchronous,
+        create=False,
+        read_only=not writable,
+    )
 
 
 def _no_configured_secrets() -> Iterable[str]:

@@ -18,8 +18,8 @@ from contextree.api import ContextApi, GcReport
 from contextree.bootstrap import context_api, load_workspace, open_store_for_reading
 from contextree.cli.errors import user_errors
 from contextree.cli.output import CliState, emit_json, human_bytes
-from contextree.store.db import Store
-from contextree.store.upkeep import DESCRIPTIONS, VerifyReport
+from contextree.store.db import Store, record_verify_result
+from contextree.store.upkeep import DESCRIPTIONS, ProblemKind, VerifyReport
 from contextree.workspace.lock import writer_lock
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print a JSON document instead of text.")]
@@ -45,12 +45,33 @@ def verify_cmd(ctx: typer.Context, json_out: JsonFlag = False) -> None:
         ws = load_workspace(state.workspace)
         with open_store_for_reading(ws) as store:
             report = _api(store).verify()
+        record_verify_result(
+            ws.layout.store_path, damaged=_sqlite_damage(report), detail=_damage_detail(report)
+        )
     if json_out:
         emit_json({"workspace": str(ws.layout.root)} | verify_json(report))
     else:
         _print_verify(state, report)
     if not report.ok:
         raise typer.Exit(1)
+
+
+_DAMAGE_KINDS = frozenset({ProblemKind.SQLITE_INTEGRITY, ProblemKind.UNREADABLE})
+
+
+def _sqlite_damage(report: VerifyReport) -> bool:
+    """SQLite itself found the file damaged (then writers refuse it until verify passes)."""
+    return any(group.kind in _DAMAGE_KINDS for group in report.problems)
+
+
+def _damage_detail(report: VerifyReport) -> str:
+    lines = [
+        f"{group.kind.value}: {problem.subject}: {problem.detail}"
+        for group in report.problems
+        if group.kind in _DAMAGE_KINDS
+        for problem in group.examples
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def verify_json(report: VerifyReport) -> dict[str, Any]:
@@ -92,10 +113,19 @@ def _print_verify(state: CliState, report: VerifyReport) -> None:
             state.out.print(f"    {problem.subject}: {problem.detail}", markup=False)
         if group.count > len(group.examples):
             state.out.print(f"    ... and {group.count - len(group.examples):,} more", markup=False)
+    if _sqlite_damage(report):
+        state.err.print(
+            "SQLite's own check found damage in .contextree/store.db: commands that write now "
+            "refuse it (reading still works). Keep a copy of the file (`sqlite3 store.db "
+            ".recover` can often rescue frames); to start over, move it aside and run "
+            "`contextree scan` and `contextree generate`. `contextree verify` clears the refusal "
+            "once the store checks out.",
+            markup=False,
+        )
+        return
     state.err.print(
-        "The store was changed outside contextree or is damaged. Regenerate the affected paths "
-        "(`contextree regenerate PATH`); if SQLite reports damage, move .contextree/store.db "
-        "aside and run `contextree scan` and `contextree generate` to rebuild it.",
+        "The store was changed outside contextree. Regenerate the affected paths "
+        "(`contextree regenerate PATH`).",
         markup=False,
     )
 
@@ -129,7 +159,7 @@ def gc_cmd(  # noqa: PLR0917  # typer maps each option to a parameter
         ws = load_workspace(state.workspace)
         keep = ws.settings.store.keep_history if keep_history is None else keep_history
         lock = contextlib.nullcontext() if dry_run else writer_lock(ws.layout.lock_path, wait=wait)
-        with lock, open_store_for_reading(ws) as store:
+        with lock, open_store_for_reading(ws, writable=not dry_run) as store:
             report = _api(store).gc(dry_run=dry_run, keep_history=keep, compact_store=not no_vacuum)
     if json_out:
         emit_json({"workspace": str(ws.layout.root)} | gc_json(report))

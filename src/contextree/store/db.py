@@ -9,13 +9,16 @@ live in ``migrations``.
 from __future__ import annotations
 
 import contextlib
+import errno
+import os
 import sqlite3
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
 from contextree.errors import StoreError
-from contextree.store.migrations import migrate
+from contextree.store.migrations import LATEST_VERSION, current_version, migrate
 
 Synchronous = Literal["NORMAL", "FULL"]
 
@@ -33,6 +36,84 @@ def _is_full(exc: sqlite3.Error) -> bool:
     return (code is not None and code & 0xFF == _SQLITE_FULL) or "disk is full" in str(exc)
 
 
+_SQLITE_CORRUPT = 11
+_SQLITE_NOTADB = 26
+_DAMAGED_SUFFIX = "-damaged"
+
+
+def refuse_links(path: Path) -> None:
+    """Raise ``StoreError`` when the store, its ``-wal``/``-shm`` or its directory is a
+    symlink: SQLite would follow it (a cloned repository can ship ``store.db -> elsewhere``)."""
+    for candidate in (path.parent, path, *(Path(str(path) + s) for s in ("-wal", "-shm"))):
+        try:
+            mode = os.lstat(candidate).st_mode
+        except OSError:
+            continue
+        if stat.S_ISLNK(mode):
+            raise StoreError(
+                f"{candidate} is a symbolic link; contextree does not open its store through "
+                "symlinks",
+                hint=f"Remove the link (`rm {candidate}`) and rerun: contextree creates a real "
+                "store.",
+            )
+
+
+def _non_empty(path: Path) -> bool:
+    try:
+        return os.stat(path).st_size > 0
+    except OSError:
+        return False
+
+
+def damage_marker(path: Path) -> Path:
+    """Where ``verify`` records that it found damage in the store at ``path``."""
+    return Path(str(path) + _DAMAGED_SUFFIX)
+
+
+def is_marked_damaged(path: Path) -> bool:
+    return os.path.lexists(damage_marker(path))
+
+
+def record_verify_result(path: Path, *, damaged: bool, detail: str = "") -> None:
+    """Record (or clear) what ``verify`` found; best effort: on read-only media nothing can
+    write the store anyway."""
+    marker = damage_marker(path)
+    with contextlib.suppress(OSError):
+        if not damaged:
+            if os.path.lexists(marker):
+                marker.unlink()
+            return
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+        fd = os.open(marker, flags, 0o644)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(detail or "damaged\n")
+
+
+def _open_error(path: Path, exc: sqlite3.Error) -> StoreError:
+    """Say "damaged" only when SQLite itself found the file corrupt or not a database."""
+    code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
+    if code == _SQLITE_NOTADB:
+        return StoreError(
+            f"{path} is not a usable contextree store ({exc})",
+            hint=(
+                "The file is not an SQLite database (it belongs to something else). Move it "
+                "aside and run `contextree scan` to build a new store."
+            ),
+        )
+    if code == _SQLITE_CORRUPT:
+        return StoreError(
+            f"{path} looks damaged or is not a contextree store (SQLite: {exc})",
+            hint="Run `contextree verify` to check it before doing anything with the file.",
+        )
+    why = str(exc)
+    if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.R_OK)):
+        why += f" ({os.strerror(errno.EACCES).lower()} or read-only)"
+    return StoreError(
+        f"cannot open the store at {path}: {why}",
+        hint="Check the file's permissions; the store itself is not known to be damaged.",
+    )
+
+
 class Store:
     """One open store file. Not thread-safe: use one ``Store`` per thread or task owner."""
 
@@ -41,19 +122,44 @@ class Store:
         self.path = path
 
     @classmethod
-    def open(cls, path: Path, *, synchronous: Synchronous = "NORMAL", create: bool = True) -> Store:
-        """Open (and if needed create and migrate) the store at ``path``."""
+    def open(
+        cls,
+        path: Path,
+        *,
+        synchronous: Synchronous = "NORMAL",
+        create: bool = True,
+        read_only: bool = False,
+    ) -> Store:
+        """Open (and if needed create and migrate) the store at ``path``.
+
+        Never through a symlink (the store, its ``-wal``/``-shm`` or their directory). With
+        ``read_only`` the file is opened ``mode=ro`` (``immutable`` when its directory cannot be
+        written and no ``-wal`` exists, so nothing could be changing it): readers work on
+        read-only media. A writer refuses a store ``verify`` recorded as damaged."""
+        refuse_links(path)
         if not create and not path.exists():
             raise StoreError(
                 f"no store at {path}",
                 hint="Run `contextree scan` in the workspace first.",
+            )
+        if read_only and path.exists():
+            store = cls._open_read_only(path)
+            if store is not None:
+                return store
+        if is_marked_damaged(path):
+            raise StoreError(
+                f"`contextree verify` found damage in {path}; contextree will not write to it",
+                hint=(
+                    "Run `contextree verify` for the details (it clears this once the store "
+                    "checks out); reading commands still work."
+                ),
             )
         try:
             conn = sqlite3.connect(
                 path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
             )
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot open the store at {path}: {exc}") from exc
+            raise _open_error(path, exc) from exc
         try:
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             conn.execute("PRAGMA journal_mode = WAL")
@@ -62,13 +168,41 @@ class Store:
             migrate(conn)
         except sqlite3.DatabaseError as exc:
             conn.close()
-            raise StoreError(
-                f"{path} is not a usable contextree store ({exc})",
-                hint=(
-                    "The file is damaged or belongs to something else. Move it aside and run "
-                    "`contextree scan` to build a new store."
-                ),
-            ) from exc
+            raise _open_error(path, exc) from exc
+        return cls(conn, path)
+
+    @classmethod
+    def _open_read_only(cls, path: Path) -> Store | None:
+        """A read-only connection, or None when the schema needs a migration first."""
+        wal = Path(str(path) + "-wal")
+        immutable = not os.access(path.parent, os.W_OK) and not _non_empty(wal)
+        query = "immutable=1" if immutable else "mode=ro"
+        uri = f"{path.resolve().as_uri()}?{query}"
+        try:
+            conn = sqlite3.connect(
+                uri,
+                uri=True,
+                isolation_level=None,
+                check_same_thread=False,
+                timeout=BUSY_TIMEOUT_MS / 1000,
+            )
+        except sqlite3.Error as exc:
+            raise _open_error(path, exc) from exc
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA foreign_keys = ON")
+            found = current_version(conn)
+            if found < LATEST_VERSION:
+                conn.close()
+                return None
+            if found > LATEST_VERSION:
+                migrate(conn)  # raises StoreVersionError
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise _open_error(path, exc) from exc
+        except BaseException:
+            conn.close()
+            raise
         return cls(conn, path)
 
     def close(self) -> None:

@@ -94,7 +94,9 @@ def workspace_status(
         return StatusReport(
             root=layout.root, last_scan=None, files=0, dirs=0, store_bytes=0, pending=None
         )
-    with Store.open(layout.store_path, synchronous=settings.store.synchronous) as store:
+    with Store.open(
+        layout.store_path, synchronous=settings.store.synchronous, create=False, read_only=True
+    ) as store:
         rows = TreeRows(store.conn)
         last = rows.last_scan()
         files, dirs = rows.counts()
