@@ -443,11 +443,11 @@ def require_trusted_run(
             hint="Run `contextree trust` to review and approve the workspace file, or remove or "
             "rename it to use yours.",
         )
-    if entry.calls_out:
-        if not entry.trusted:
-            raise untrusted_profile_error(entry, command=command)
-        if origin is not None and not origin.trusted:
-            raise _untrusted_agent_error(ws, origin.path, origin.prompt_files, entry, command)
+    # An untrusted file never stands in for the user's profile, even one that sends nothing.
+    if not entry.trusted and (entry.calls_out or entry.shadows is not None):
+        raise untrusted_profile_error(entry, command=command)
+    if entry.calls_out and origin is not None and not origin.trusted:
+        raise _untrusted_agent_error(ws, origin.path, origin.prompt_files, entry, command)
     return trust_notice(ws)
 
 
@@ -456,7 +456,7 @@ def require_trusted_provider(entry: ProfileEntry, *, command: str) -> None:
     workspace provider profile."""
     from contextree.providers.registry import untrusted_profile_error
 
-    if entry.calls_out and not entry.trusted:
+    if not entry.trusted and (entry.calls_out or entry.shadows is not None):
         raise untrusted_profile_error(entry, command=command)
 
 

@@ -158,3 +158,24 @@ def test_a_workspace_config_may_pick_a_user_provider(
     assert ran.returncode == 0, ran.stderr
     assert {r.key for r in server.completion_requests()} == {CANARY}
     assert "contextree trust" not in ran.stderr
+
+
+def test_an_untrusted_offline_profile_never_stands_in_for_a_user_profile(
+    workspace: Path, server: FakeProviderServer
+) -> None:
+    # Even a workspace profile that sends nothing may not silently replace the user's.
+    write_tree(workspace, FILES)
+    mine = user_provider(server, "x")
+    theirs = workspace / ".contextree" / "providers" / "x.toml"
+    theirs.parent.mkdir(parents=True)
+    theirs.write_text('type = "structural"\n')
+
+    refused = cli(workspace, "generate", "--provider", "x")
+    assert refused.returncode == 2, refused.stderr
+    assert str(mine) in flat(refused.stderr) and str(theirs) in flat(refused.stderr)
+    assert cli(workspace, "status", "--provider", "x").returncode == 0
+
+    assert cli(workspace, "trust", "--yes").returncode == 0
+    ran = cli(workspace, "generate", "--provider", "x")
+    assert ran.returncode == 0, ran.stderr
+    assert server.requests == []  # the approved workspace profile is the offline one

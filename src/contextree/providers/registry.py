@@ -179,11 +179,12 @@ class ProviderRegistry:
         )
 
     def usable(self, name: str) -> ProfileEntry:
-        """The profile called ``name``, refused when it would call out through a workspace
-        file the user has not trusted (this is the last line of defence: the CLI says more,
-        naming the command, before it gets here)."""
+        """The profile called ``name``, refused when it is a workspace file the user has not
+        trusted that would call out or would stand in for the user's profile of that name
+        (this is the last line of defence: the CLI says more, naming the command, before it
+        gets here)."""
         entry = self.get(name)
-        if entry.calls_out and not entry.trusted:
+        if not entry.trusted and (entry.calls_out or entry.shadows is not None):
             raise untrusted_profile_error(entry)
         return entry
 
