@@ -181,7 +181,11 @@ def status_cmd(  # noqa: PLR0917  # typer maps each option to a parameter
     ] = False,
     check: Annotated[
         bool,
-        typer.Option("--check", help="Exit 1 if any node lacks a current frame (for CI gates)."),
+        typer.Option(
+            "--check",
+            help="Exit 1 if files changed since the last scan or any node lacks a current "
+            "frame (for CI gates).",
+        ),
     ] = False,
     agent: Annotated[
         str | None, typer.Option("--agent", help="Agent to check (default: default_agent).")
@@ -202,7 +206,26 @@ def status_cmd(  # noqa: PLR0917  # typer maps each option to a parameter
     else:
         _print_status(state, report)
         _print_frames(state, frames)
-    if check and (frames.coverage is None or frames.coverage.missing):
+    if check:
+        _check_gate(state, report, frames)
+
+
+def _check_gate(state: CliState, report: StatusReport, frames: FrameReport) -> None:
+    """``status --check``: exit 1 when the tree on disk moved on since the last scan (compared
+    by stat signatures, nothing written) or a node lacks a current frame."""
+    pending = report.pending
+    changed = [*pending.added, *pending.modified, *pending.removed] if pending else []
+    if changed:
+        names = ", ".join(term_name(display_path(p)) for p in changed[:5])
+        more = f" and {len(changed) - 5:,} more" if len(changed) > 5 else ""
+        state.err.print(
+            f"check failed: {plural(len(changed), 'path')} changed on disk since the last scan "
+            f"({names}{more}); run `contextree generate` (or `contextree scan`) to bring the "
+            "tree and its frames up to date.",
+            markup=False,
+        )
+        raise typer.Exit(1)
+    if frames.coverage is None or frames.coverage.missing:
         raise typer.Exit(1)
 
 
