@@ -72,3 +72,78 @@ def test_a_gitignore_symlink_is_not_followed(workspace: Path, tmp_path: Path) ->
     (data / ".gitignore").symlink_to(target)
     assert run_cli("-w", str(workspace), "scan", "-q").returncode == 0
     assert not target.exists()
+
+
+# --- no symlink is followed where contextree writes (item 6) ------------------------------
+
+
+def _victim(tmp_path: Path, name: str = "victim") -> tuple[Path, bytes]:
+    target = tmp_path / name
+    data = b"the user's own file\n"
+    target.write_bytes(data)
+    return target, data
+
+
+@pytest.mark.parametrize("name", ["lock", "scan-stamp"])
+def test_a_symlinked_lock_or_stamp_is_refused_and_its_target_untouched(
+    workspace: Path, tmp_path: Path, name: str
+) -> None:
+    write_tree(workspace, {"a.txt": "a"})
+    target, data = _victim(tmp_path)
+    before = target.stat().st_mtime_ns
+    data_dir = workspace / ".contextree"
+    data_dir.mkdir()
+    (data_dir / name).symlink_to(target)
+    result = run_cli("-w", str(workspace), "scan")
+    assert result.returncode == 2, result.stderr
+    assert f"{data_dir / name} is a symlink" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert target.read_bytes() == data
+    assert target.stat().st_mtime_ns == before
+
+
+@pytest.mark.parametrize("name", ["store.db", "store.db-wal", "store.db-shm"])
+@pytest.mark.parametrize("command", [["scan"], ["status"], ["generate", "-q"]])
+def test_a_symlinked_store_file_is_refused_and_its_target_untouched(
+    workspace: Path, tmp_path: Path, name: str, command: list[str]
+) -> None:
+    write_tree(workspace, {"a.txt": "a"})
+    target, data = _victim(tmp_path)
+    data_dir = workspace / ".contextree"
+    if name != "store.db":
+        assert run_cli("-w", str(workspace), "scan", "-q").returncode == 0
+    data_dir.mkdir(exist_ok=True)
+    (data_dir / name).symlink_to(target)
+    result = run_cli("-w", str(workspace), *command)
+    assert result.returncode != 0, result.stdout
+    assert str(data_dir / name) in result.stderr and "symbolic link" in result.stderr.replace(
+        "symlink", "symbolic link"
+    )
+    assert "Traceback" not in result.stderr
+    assert target.read_bytes() == data
+
+
+def test_a_symlinked_data_dir_is_refused(workspace: Path, tmp_path: Path) -> None:
+    write_tree(workspace, {"a.txt": "a"})
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (workspace / ".contextree").symlink_to(elsewhere)
+    for command in (["scan"], ["init"], ["generate", "-q"]):
+        result = run_cli("-w", str(workspace), *command)
+        assert result.returncode == 2, (command, result.stderr)
+        assert f"{workspace / '.contextree'} is a symlink" in result.stderr
+        assert "Traceback" not in result.stderr
+    assert list(elsewhere.iterdir()) == []
+
+
+@pytest.mark.parametrize("name", [".contextree/config.toml", ".contextreeignore"])
+def test_init_never_writes_through_a_symlink(workspace: Path, tmp_path: Path, name: str) -> None:
+    target = tmp_path / "victim"  # dangling: init would create it
+    (workspace / ".contextree").mkdir()
+    (workspace / name).symlink_to(target)
+    result = run_cli("-w", str(workspace), "init")
+    assert "Traceback" not in result.stderr
+    assert not target.exists()
+    target.write_bytes(b"mine\n")
+    run_cli("-w", str(workspace), "init")
+    assert target.read_bytes() == b"mine\n"

@@ -4,7 +4,9 @@ Owns the only platform-specific calls in contextree (``fcntl.flock`` on POSIX, `
 on Windows). The lock is an advisory lock on ``.contextree/lock``; its holder writes its pid into
 the file so a refused writer can say who holds it. The kernel drops the lock when the holder's
 file descriptor closes, including on SIGKILL, so a crashed writer never leaves the workspace
-locked. Readers never take this lock.
+locked. Readers never take this lock. The file is never opened through a symlink (a cloned
+repository could point it at another file), and a directory contextree cannot write is a clear
+``WorkspaceWriteError``, not an ``OSError``.
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from contextree.errors import WorkspaceBusyError
+from contextree.workspace.layout import O_NOFOLLOW, symlink_refused, write_refused
+
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 
 if sys.platform == "win32":  # pragma: no cover - exercised only on Windows
     import msvcrt
@@ -55,6 +60,18 @@ def _say_waiting(pid: int | None) -> None:
     sys.stderr.flush()
 
 
+def _open_lock_file(lock_path: Path) -> int:
+    """Open (creating) the lock file, never through a symlink (the file or its directory): a
+    read-only or denied directory, or a symlink, is a ``WorkspaceWriteError`` saying so."""
+    try:
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        if lock_path.parent.is_symlink():
+            raise symlink_refused(lock_path.parent)
+        return os.open(lock_path, os.O_RDWR | os.O_CREAT | O_NOFOLLOW | _CLOEXEC, 0o644)
+    except OSError as exc:
+        raise write_refused(lock_path, exc) from exc
+
+
 @contextlib.contextmanager
 def writer_lock(
     lock_path: Path,
@@ -64,8 +81,7 @@ def writer_lock(
 ) -> Iterator[None]:
     """Hold the workspace writer lock, or raise ``WorkspaceBusyError`` at once. With ``wait``,
     block until it is free instead, after telling ``on_wait`` who holds it."""
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = _open_lock_file(lock_path)
     try:
         if not _try_lock(fd, wait=False):
             holder = read_holder_pid(lock_path)

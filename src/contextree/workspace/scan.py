@@ -13,6 +13,7 @@ workspace writer lock.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -24,6 +25,7 @@ from contextree.store.db import Store
 from contextree.store.tree import IndexRow, NewRow, ScanRow, TreeRows
 from contextree.workspace.fs import REAL_FS, FileSystem, Sig, sig_size_mtime
 from contextree.workspace.hashing import ChunkHook, Hasher, Outcome
+from contextree.workspace.layout import O_NOFOLLOW, symlink_refused
 from contextree.workspace.merkle import dir_node_id, file_node_id, parent_path
 from contextree.workspace.walk import FilesHook, Walker, WalkResult, display_path
 
@@ -39,6 +41,8 @@ WRITE_CACHE_KIB = 16 << 10
 
 #: Computed by whichever process hashed a file, next to its content hash.
 FILE_NODE_ID = f"{file_node_id.__module__}:{file_node_id.__name__}"
+
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 
 #: progress(phase, done, total); total is 0 while unknown.
 ScanProgress = Callable[[str, int, int], None]
@@ -97,14 +101,23 @@ class ScanReport:
 
 
 def filesystem_now(data_dir: Path) -> int:
-    """The filesystem's own clock, read by touching a stamp file (it may differ from ours)."""
+    """The filesystem's own clock, read by touching a stamp file (it may differ from ours).
+    The stamp is never touched through a symlink (that is refused); our clock stands in when
+    it cannot be written."""
     stamp = data_dir / "scan-stamp"
     try:
-        stamp.touch()
-        os.utime(stamp)
-        return stamp.stat().st_mtime_ns
+        fd = os.open(stamp, os.O_WRONLY | os.O_CREAT | O_NOFOLLOW | _CLOEXEC, 0o644)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise symlink_refused(stamp) from exc
+        return time.time_ns()
+    try:
+        os.utime(fd)
+        return os.fstat(fd).st_mtime_ns
     except OSError:
         return time.time_ns()
+    finally:
+        os.close(fd)
 
 
 class _Delta:

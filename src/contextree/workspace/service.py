@@ -15,7 +15,12 @@ from contextree.config.template import render_config_template
 from contextree.store.db import Store
 from contextree.store.tree import ScanRow, TreeRows
 from contextree.workspace.hashing import default_processes
-from contextree.workspace.layout import STARTER_IGNORE, WorkspaceLayout
+from contextree.workspace.layout import (
+    STARTER_IGNORE,
+    WorkspaceLayout,
+    create_file,
+    write_refused,
+)
 from contextree.workspace.lock import writer_lock
 from contextree.workspace.scan import Scanner, ScanOptions, ScanProgress, ScanReport
 
@@ -45,7 +50,8 @@ def init_workspace(layout: WorkspaceLayout, settings: Settings) -> InitResult:
     """Create ``.contextree/`` (store, commented config) and a starter ``.contextreeignore``."""
     created: list[Path] = []
     existing: list[Path] = []
-    had_store = layout.store_path.exists()
+    layout.ensure_data_dir()
+    had_store = os.path.lexists(layout.store_path)
     with writer_lock(layout.lock_path), open_store(layout, settings):
         pass
     (existing if had_store else created).append(layout.store_path)
@@ -53,11 +59,12 @@ def init_workspace(layout: WorkspaceLayout, settings: Settings) -> InitResult:
         (layout.config_path, render_config_template()),
         (layout.ignore_path, STARTER_IGNORE),
     ):
-        if path.exists():
-            existing.append(path)
-        else:
-            path.write_text(text, encoding="utf-8")
-            created.append(path)
+        # Never over an existing file, nor through a symlink (kept as it is, not followed).
+        try:
+            made = create_file(path, text)
+        except OSError as exc:
+            raise write_refused(path, exc) from exc
+        (created if made else existing).append(path)
     return InitResult(created=tuple(created), existing=tuple(existing))
 
 
