@@ -8,6 +8,7 @@ stand in silently.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -93,3 +94,22 @@ def test_a_broken_workspace_provider_never_lets_the_user_profile_stand_in(
 
     clean_refusal(run_cli("-w", str(workspace), "generate", "--provider", "x"), path)
     still_works(workspace)
+
+
+def test_agent_list_shows_the_broken_profiles_and_trust(workspace: Path) -> None:
+    write_tree(workspace, FILES)
+    agents = workspace / ".contextree" / "agents"
+    agents.mkdir(parents=True)
+    (agents / "bad.toml").write_bytes(BROKEN["not-utf8"])
+    (agents / "good.toml").write_text(AGENT)
+
+    text = run_cli("-w", str(workspace), "agent", "list")
+    assert text.returncode == 0, text.stderr
+    assert str(agents / "bad.toml") in " ".join(text.stderr.split())
+    assert "UTF-8" in text.stderr
+
+    doc = json.loads(run_cli("-w", str(workspace), "agent", "list", "--json").stdout)
+    assert [p["path"] for p in doc["problems"]] == [str(agents / "bad.toml")]
+    assert "UTF-8" in doc["problems"][0]["error"]
+    trusted = {a["id"]: a["trusted"] for a in doc["agents"]}
+    assert trusted["good"] is False and trusted["docs-writer"] is True

@@ -14,7 +14,7 @@ from contextree.agents.profile import AgentProfile
 from contextree.agents.registry import BUILTIN_IDS, AgentRegistry, ProfileCheck, check_dirs
 from contextree.bootstrap import Workspace, agent_dirs, load_agents, load_workspace
 from contextree.cli.errors import user_errors
-from contextree.cli.output import CliState, emit_json
+from contextree.cli.output import CliState, emit_json, term_name
 from contextree.errors import AgentNotFoundError
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print a JSON document instead of text.")]
@@ -43,7 +43,18 @@ def _summary(profile: AgentProfile, registry: AgentRegistry, default: str) -> di
         "replaces": list(registry.replaced(profile.id)),
         "prompt_digest": profile.prompt_digest,
         "default": profile.id == default,
+        "trusted": _trusted(registry, profile.id),
     }
+
+
+def _trusted(registry: AgentRegistry, agent_id: str) -> bool:
+    """Built-in and user agents are; a workspace one once ``contextree trust`` approved it."""
+    origin = registry.origin(agent_id)
+    return origin is None or origin.trusted
+
+
+def _problem_message(check: ProfileCheck) -> str:
+    return check.error.message if check.error is not None else "invalid"
 
 
 def list_cmd(ctx: typer.Context, json_out: JsonFlag = False) -> None:
@@ -58,6 +69,9 @@ def list_cmd(ctx: typer.Context, json_out: JsonFlag = False) -> None:
             {
                 "default_agent": default,
                 "agents": [_summary(p, registry, default) for p in registry.profiles()],
+                "problems": [
+                    {"path": str(c.path), "error": _problem_message(c)} for c in registry.problems()
+                ],
             }
         )
         return
@@ -73,6 +87,14 @@ def list_cmd(ctx: typer.Context, json_out: JsonFlag = False) -> None:
         )
     if not state.quiet:
         state.out.print(f"* default agent (default_agent = {default!r})", markup=False)
+    # A broken file breaks only its own id: list it, so it is never silently missing.
+    for check in registry.problems():
+        state.err.print(f"cannot use {term_name(_problem_message(check))}", markup=False)
+    if registry.problems():
+        state.err.print(
+            "Fix or move the files above; `contextree agent validate` checks every agent file.",
+            markup=False,
+        )
 
 
 def show_cmd(
