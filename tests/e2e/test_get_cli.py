@@ -236,8 +236,9 @@ def test_agent_validate_names_the_broken_file_and_field(scanned: Path, cli: Cli)
     result = cli("agent", "validate", cwd=scanned)
     assert result.returncode == 2
     assert f"{agents / 'mine.toml'}: field `file_template`" in result.stdout
+    # Listing is not a run: the other agents are listed, the broken file named on stderr.
     listing = cli("agent", "list", cwd=scanned)
-    assert listing.returncode == 2
+    assert listing.returncode == 0
     assert "field `file_template`" in listing.stderr
 
 
