@@ -143,3 +143,20 @@ def test_status_reports_a_killed_run_as_interrupted_not_running(workspace: Path)
     assert killed.killed, killed.stderr
     assert _last_run_status(workspace) == "running"  # nobody closed it: the process died
     assert _status_says(workspace) == "interrupted"
+
+
+def test_a_second_ctrl_c_during_the_scan_stops_there(workspace: Path) -> None:
+    write_tree(workspace, {f"src/m{i:02}.py": f"x = {i}\n" for i in range(10)})
+    server = FakeProviderServer()
+    url = server.start_in_thread()
+    try:
+        write_user_fake_profile(f"{url}/v1")
+        argv = (sys.executable, "-m", "tests.helpers.signal_at_scan", "SIGINT,SIGINT")
+        proc = _generate(workspace, *argv)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        server.stop()
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert "Interrupted before any provider request was sent" in stderr
+    assert server.completion_requests() == []

@@ -1,6 +1,7 @@
-"""``python -m tests.helpers.signal_at_scan SIGNAME ARGS...``: the real ``contextree ARGS``,
-which sends itself SIGNAME as its scan starts (a deterministic point in the scan phase, set
-here in the test's process: contextree has no hook for it)."""
+"""``python -m tests.helpers.signal_at_scan SIGNAME[,SIGNAME...] ARGS...``: the real
+``contextree ARGS``, which sends itself each SIGNAME, in order, as its scan starts (a
+deterministic point in the scan phase, set here in the test's process: contextree has no hook
+for it)."""
 
 from __future__ import annotations
 
@@ -12,18 +13,19 @@ from typing import Any
 from contextree.workspace.scan import Scanner
 
 
-def signal_at_scan(sig: signal.Signals) -> None:
+def signal_at_scan(*sigs: signal.Signals) -> None:
     original = Scanner.scan
 
     def scan(self: Scanner, *args: Any, **kwargs: Any) -> Any:
-        os.kill(os.getpid(), sig)
+        for sig in sigs:
+            os.kill(os.getpid(), sig)
         return original(self, *args, **kwargs)
 
     Scanner.scan = scan  # type: ignore[method-assign]
 
 
 def main() -> None:
-    signal_at_scan(signal.Signals[sys.argv[1]])
+    signal_at_scan(*(signal.Signals[name] for name in sys.argv[1].split(",")))
     from contextree.cli.app import main as cli_main  # after the hook is set
 
     sys.argv = ["contextree", *sys.argv[2:]]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -209,7 +211,7 @@ def _run(
         for notice in ws.notices:  # a workspace config tried to loosen a security setting
             state.err.print(notice, markup=False)
         ws.layout.ensure_data_dir()
-        with open_store(ws.layout, ws.settings) as store:
+        with open_store(ws.layout, ws.settings) as store, _stopped_before_any_request(state):
             outcome = _generate(
                 state, ws, store, options, control, live=live, events=events, command=command
             )
@@ -218,6 +220,22 @@ def _run(
     with quiet_if_terminal_closed(code):
         _report(state, ws, outcome, control, seconds, json_out=json_out)
     raise typer.Exit(code)
+
+
+@contextlib.contextmanager
+def _stopped_before_any_request(state: CliState) -> Iterator[None]:
+    """A second Ctrl-C before anything was submitted (e.g. during a long scan) ends the
+    command there: one line, exit 130."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        with contextlib.suppress(OSError):
+            state.err.print(
+                "Interrupted before any provider request was sent; run `contextree generate` "
+                "again.",
+                markup=False,
+            )
+        raise typer.Exit(128 + int(signal.SIGINT)) from None
 
 
 def _exit_code(outcome: GenerateOutcome, control: RunControl) -> int:

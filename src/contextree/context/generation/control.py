@@ -8,8 +8,9 @@ second interrupt cancels at once. Every task it starts is awaited by ``close``.
 synchronously, so a signal that arrives while the run is busy without yielding to the event
 loop (the scan, the plan, the first submissions) is seen before the first provider call: a run
 interrupted before it starts executing sends nothing. The rest (the grace timer, cancelling)
-runs on the event loop. ``abandon`` stops a run that cannot go on (its store is full) without
-counting it as interrupted.
+runs on the event loop; a second signal before anything was submitted raises
+``KeyboardInterrupt`` where the run is (a long scan stops there). ``abandon`` stops a run that
+cannot go on (its store is full) without counting it as interrupted.
 """
 
 from __future__ import annotations
@@ -127,6 +128,9 @@ class RunControl:
                 self.signal = signal.Signals(signum)
             if seen == 1:
                 self._stop_intake()  # now, before the loop runs again
+            elif self._queue is None:
+                # A second signal before anything was submitted (a long scan): stop now.
+                raise KeyboardInterrupt
             loop.call_soon_threadsafe(self._on_signal, seen)
 
         previous: dict[signal.Signals, object] = {}
