@@ -9,7 +9,10 @@ the client, at call time, and never stored here.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import tempfile
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -260,12 +263,27 @@ def write_profile_file(path: Path, profile: ProviderProfile, *, force: bool) -> 
         raise ProviderConfigError(
             f"{path} already exists", hint="Pass --force to replace it, or pick another name."
         )
+    folder = path.parent
+    data = profile.to_toml().encode("utf-8")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".toml.tmp")
-        data = profile.to_toml().encode("utf-8")
-        tmp.write_bytes(data)
-        tmp.replace(path)
+        folder.mkdir(parents=True, exist_ok=True)
+        if folder.is_symlink():
+            raise ProviderConfigError(
+                f"cannot write {path}: {folder} is a symlink, and contextree writes profiles "
+                "only into a real directory",
+                hint=f"Remove the symlink {folder}, or pass --user to write your own profile.",
+            )
+        # A fresh temporary file (O_EXCL: never one a clone planted, never through a
+        # symlink), then a rename over the name (a symlink there is replaced, not followed).
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.stem}-", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
     except OSError as exc:
-        raise ProviderConfigError(f"cannot write {path}: {exc.strerror}") from exc
+        raise ProviderConfigError(f"cannot write {path}: {exc.strerror or exc}") from exc
     return data
