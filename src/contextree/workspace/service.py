@@ -6,6 +6,8 @@ reports. It holds no presentation: the CLI turns these results into text or JSON
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,9 +37,22 @@ def scan_options(settings: Settings) -> ScanOptions:
 
 
 def open_store(layout: WorkspaceLayout, settings: Settings) -> Store:
-    """Open the workspace store, creating ``.contextree/`` and the database on first use."""
+    """Open the workspace store for writing, creating ``.contextree/`` and the database on
+    first use. A ``.contextree/`` or store this user cannot write is a ``WorkspaceWriteError``
+    (what to do), never SQLite's "attempt to write a readonly database"."""
     layout.ensure_data_dir()
+    _require_writable(layout)
     return Store.open(layout.store_path, synchronous=settings.store.synchronous)
+
+
+def _require_writable(layout: WorkspaceLayout) -> None:
+    for path in (layout.data_dir, layout.store_path):
+        if os.path.lexists(path) and not os.access(path, os.W_OK):
+            code = errno.EACCES
+            with contextlib.suppress(OSError, AttributeError):  # no statvfs on Windows
+                if os.statvfs(path).f_flag & os.ST_RDONLY:
+                    code = errno.EROFS
+            raise write_refused(path, OSError(code, os.strerror(code)))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
