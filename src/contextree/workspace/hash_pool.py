@@ -160,6 +160,7 @@ class _Worker:
         env = dict(os.environ)
         # The child imports this very copy of contextree, installed or not.
         env["PYTHONPATH"] = os.pathsep.join(filter(None, (_PACKAGE_PARENT, env.get("PYTHONPATH"))))
+        env["CONTEXTREE_HASH_PARENT"] = str(os.getpid())  # the worker exits once orphaned
         argv = [sys.executable, "-m", "contextree.workspace.hash_worker", os.fsdecode(root)]
         self.proc = subprocess.Popen(
             argv if derive is None else [*argv, derive],
