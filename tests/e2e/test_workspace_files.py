@@ -147,3 +147,31 @@ def test_init_never_writes_through_a_symlink(workspace: Path, tmp_path: Path, na
     target.write_bytes(b"mine\n")
     run_cli("-w", str(workspace), "init")
     assert target.read_bytes() == b"mine\n"
+
+
+# --- a workspace path that is a file, or a .contextree that is a file (item 13) ---------
+
+
+@pytest.mark.parametrize(
+    "command", [["init"], ["scan"], ["status"], ["generate", "-q"], ["get", "a"], ["verify"]]
+)
+def test_a_workspace_path_that_is_a_file_is_a_clean_error(
+    tmp_path: Path, command: list[str]
+) -> None:
+    not_a_dir = tmp_path / "file.txt"
+    not_a_dir.write_text("x")
+    result = run_cli("-w", str(not_a_dir), *command)
+    assert result.returncode == 2, result.stderr
+    assert f"workspace {not_a_dir} is not a directory" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_data_dir_that_is_a_file_is_a_clean_error(workspace: Path) -> None:
+    write_tree(workspace, {"a.txt": "a"})
+    (workspace / ".contextree").write_text("not a directory")
+    for command in (["init"], ["scan"], ["status"]):
+        result = run_cli("-w", str(workspace), *command)
+        assert result.returncode == 2, (command, result.stderr)
+        assert str(workspace / ".contextree") in result.stderr
+        assert "Traceback" not in result.stderr
+    assert (workspace / ".contextree").read_text() == "not a directory"
