@@ -23,6 +23,7 @@ from tests.fakes.provider_server import FakeProviderServer
 from tests.fakes.replies import Reply
 from tests.helpers.cli import run_cli
 from tests.helpers.trees import write_tree
+from tests.helpers.trust import trust_workspace
 
 from contextree.workspace.lock import writer_lock
 
@@ -112,6 +113,7 @@ class Project:
             f'name = "{name}"\ntype = "openai"\nmodel = "{model}"\n'
             f'base_url = "{self.fake.openai_url}"\napi_key_env = "{KEY_ENV}"\n'
         )
+        trust_workspace(self.root)  # as `contextree trust --yes` would
 
 
 @pytest.fixture
@@ -434,6 +436,7 @@ def test_a_new_provider_or_prompt_regenerates_every_node_once(
             'file_template = "Summarise in one line the file at {path} ({node_type})."\n'
             'directory_template = "Summarise in one line the directory at {path} ({node_type})."\n'
         )
+        trust_workspace(project.root)  # as `contextree trust --yes` would
         args = ["generate", "--provider", "fake", "--json"]
 
     changed = project.run(*args)
