@@ -101,9 +101,11 @@ def _contract_imports() -> dict[str, set[str]]:
 
 
 def test_only_the_metadata_unit_builds_and_only_the_api_validates() -> None:
+    # ``with_redactions`` only adds redaction counts: the prompt's (metadata construction)
+    # and the frame's own (the write path, which redacts every frame).
     assert _contract_imports() == {
-        "api.py": {"validate"},
-        "context/generation/metadata_construction.py": {"build_frame_metadata"},
+        "api.py": {"validate", "with_redactions"},
+        "context/generation/metadata_construction.py": {"build_frame_metadata", "with_redactions"},
     }
 
 
