@@ -11,8 +11,8 @@ from typing import Annotated, Any
 import typer
 
 from contextree.agents.profile import AgentProfile
-from contextree.agents.registry import BUILTIN_IDS, AgentRegistry, ProfileCheck, check_dirs
-from contextree.bootstrap import Workspace, agent_dirs, load_agents, load_workspace
+from contextree.agents.registry import BUILTIN_IDS, AgentRegistry, ProfileCheck
+from contextree.bootstrap import Workspace, check_agents, load_agents, load_workspace
 from contextree.cli.errors import user_errors
 from contextree.cli.output import CliState, emit_json, term_name
 from contextree.errors import AgentNotFoundError
@@ -152,7 +152,7 @@ def validate_cmd(
     state: CliState = ctx.obj
     with user_errors(state):
         ws = load_workspace(state.workspace)
-        checks = check_dirs(agent_dirs(ws.layout))
+        checks = check_agents(ws)
         if agent_id is not None:
             checks = [c for c in checks if c.path.stem == agent_id]
             if not checks and agent_id not in BUILTIN_IDS:
