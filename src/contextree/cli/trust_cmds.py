@@ -99,7 +99,7 @@ def _ask_or_refuse(
     json_out: bool,
 ) -> None:
     """Return when the user agreed on a terminal; otherwise end the command."""
-    if json_out or not sys.stdin.isatty():
+    if json_out or not stdin_is_terminal():
         if json_out:
             emit_json(_doc(ws, items, approved=[]))
         state.err.print(
@@ -112,9 +112,17 @@ def _ask_or_refuse(
         )
         raise typer.Exit(EXIT_REFUSED)
     count = plural(len(untrusted), "file")
-    if not typer.confirm(f"Trust these {count}?", default=False):
+    if not typer.confirm(f"Trust {count} for {term_name(str(ws.layout.root))}?", default=False):
         state.err.print("Nothing approved.", markup=False)
         raise typer.Exit(EXIT_DECLINED)
+
+
+def stdin_is_terminal() -> bool:
+    """Whether there is someone to ask (a test replaces this to answer on a "terminal")."""
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 def _revoke(state: CliState, ws: Workspace, store: TrustStore, *, json_out: bool) -> None:
