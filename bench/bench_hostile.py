@@ -1438,6 +1438,42 @@ def _unreadable_as_nobody(ctx: Ctx) -> None:
     ctx.run("status", nobody=True)
 
 
+@case(
+    "ignore-unskip-contextree",
+    "files/config",
+    ".contextreeignore un-ignores .contextree/ and .git/ (!.contextree/, !.git/); generate",
+    "exit 0, the store never read or sent",
+)
+def _ignore_unskip(ctx: Ctx) -> None:
+    ctx.small_tree()
+    ctx.write(".git/config", "[core]\n")
+    ctx.write(".contextreeignore", "!.contextree/\n!.contextree/**\n!.git/\n!.git/**\n")
+    server = ctx.fake()
+    ctx.run("generate", "--provider", "fake", env=CALM)
+    ctx.run("generate", "--provider", "fake", env=CALM, label="generate again")
+    paths = {str(r.node_path) for r in server.completion_requests()}
+    inside = sorted(
+        p for p in paths if p in (".contextree", ".git") or p.startswith((".contextree/", ".git/"))
+    )
+    ctx.check(not inside, f"sent {inside[:3]}")
+
+
+@case(
+    "get-outside",
+    "files/config",
+    "get ../../etc/passwd, get /etc/passwd, generate ../",
+    "exit 2 each",
+)
+def _get_outside(ctx: Ctx) -> None:
+    ctx.small_tree()
+    ctx.seed()
+    ctx.run("get", "../../etc/passwd", expect=2)
+    ctx.run("get", "/etc/passwd", expect=2)
+    ctx.run("generate", "--provider", "structural", "../", expect=2)
+    ctx.check(b"root:" not in outputs(ctx), "a file outside the workspace was printed")
+    ctx.finish_frames()
+
+
 # -- store faults --
 
 
@@ -1638,7 +1674,8 @@ def _srv_500(ctx: Ctx) -> None:
     "exit 1 (quota_exhausted) at once",
 )
 def _srv_429(ctx: Ctx) -> None:
-    server_case(ctx, lambda c: c.fake(Reply.rate_limited(retry_after="99999")), max_s=30)
+    _, step = server_case(ctx, lambda c: c.fake(Reply.rate_limited(retry_after="99999")), max_s=30)
+    ctx.check(b"quota_exhausted" in step.output, "not reported as quota_exhausted")
 
 
 @case("srv-401", "servers", "every answer is a 401 (bad key)", "exit 1 or 2")
@@ -1672,10 +1709,12 @@ def _srv_hang(ctx: Ctx) -> None:
 
 
 def too_large(ctx: Ctx, response: Callable[[], bytes]) -> None:
-    _, step = server_case(ctx, lambda c: c.raw(always(response())))
+    server, step = server_case(ctx, lambda c: c.raw(always(response())))
     size = len(store_bytes(ctx.ws))
     ctx.check(size < 20 * 10**6, f"the store grew to {size / 1e6:.0f} MB")
     ctx.check(b"response_too_large" in step.output, "not reported as response_too_large")
+    calls = sum(r.method == "POST" for r in server.requests)
+    ctx.check(calls <= 4, f"{calls} calls for 4 files: an oversize answer was retried")
 
 
 @case("srv-50mb", "servers", "a 50 MB answer (Content-Length)", "exit 1, response_too_large")
@@ -1873,6 +1912,87 @@ def _srv_openai_no_v1(ctx: Ctx) -> None:
 
 
 @case(
+    "srv-escape-error",
+    "servers",
+    "a 400 whose error message holds ESC[2J and an OSC title sequence",
+    "exit 1, no raw ESC in the output",
+)
+def _srv_escape_error(ctx: Ctx) -> None:
+    message = "bad request \x1b[2J\x1b]0;pwned\x07 \u202e end"
+    server_case(ctx, lambda c: c.fake(Reply.error(400, message)))
+    ctx.check(b"\x1b" not in outputs(ctx), "raw ESC from a server message printed")
+    ctx.check("\u202e".encode() not in outputs(ctx), "raw U+202E from a server message printed")
+
+
+@case(
+    "srv-huge-error",
+    "servers",
+    "a 500 with a 50 MB error body",
+    "exit 1, output under 200 KB, store under 20 MB",
+)
+def _srv_huge_error(ctx: Ctx) -> None:
+    server_case(ctx, lambda c: c.raw(always(http_response(500, big_answer("plain")))))
+    size = len(outputs(ctx))
+    ctx.check(size < 200_000, f"{size} bytes of output")
+    ctx.check(len(store_bytes(ctx.ws)) < 20 * 10**6, "the store holds the error body")
+
+
+@case(
+    "srv-drip",
+    "servers",
+    "200 with Content-Length 2000, one byte every 0.25 s (slowloris)",
+    "exit 1 within a minute (attempt timeout)",
+)
+def _srv_drip(ctx: Ctx) -> None:
+    def drip(request: RawRequest, stop: threading.Event) -> Iterable[bytes]:
+        if request.method == "GET":
+            yield http_response(200, models_body())
+            return
+        yield b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2000\r\n\r\n"
+        for byte in openai_body("x" * 1800)[:2000]:
+            if stop.wait(0.25):
+                return
+            yield bytes([byte])
+
+    server_case(ctx, lambda c: c.raw(drip), max_s=60)
+
+
+@case(
+    "srv-redirect-key",
+    "servers",
+    "every call answered 307 to another origin (127.0.0.1, another port)",
+    "exit 0 or 1, the key never reaches the other origin",
+)
+def _srv_redirect_key(ctx: Ctx) -> None:
+    key = fake_openai_key()
+
+    def start(c: Ctx) -> Any:
+        other = c.fake(profile=None)
+        target = other.base_url + "/v1/chat/completions"
+        redirect = http_response(307, b"", extra=f"Location: {target}\r\n")
+        first = c.raw(always(redirect), profile=None)
+        c.profile("fake", first.base_url + "/v1", key_env="BENCH_PROVIDER_KEY")
+        c.env["BENCH_PROVIDER_KEY"] = key
+        return other
+
+    other, _ = server_case(ctx, start, expect=(0, 1))
+    ctx.check(
+        not any(r.key == key for r in other.requests), "the key followed a cross-origin redirect"
+    )
+
+
+@case(
+    "srv-lone-surrogate",
+    "servers",
+    "an answer whose JSON holds a lone surrogate (\\ud800) and a NUL",
+    "exit 0 or 1",
+)
+def _srv_lone_surrogate(ctx: Ctx) -> None:
+    body = openai_body("PLACEHOLDER").replace(b"PLACEHOLDER", b"bad \\ud800 and \\u0000 text")
+    server_case(ctx, lambda c: c.raw(always(http_response(200, body))), expect=(0, 1))
+
+
+@case(
     "srv-provider-test-html",
     "servers",
     "provider test against a server answering HTML 502 pages",
@@ -1984,6 +2104,151 @@ def _sighup_closed_tty(ctx: Ctx) -> None:
 )
 def _sigkill(ctx: Ctx) -> None:
     signal_run(ctx, signal.SIGKILL)
+
+
+def children_of(pid: int) -> list[int]:
+    out = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_bytes()
+        except OSError:
+            continue
+        if int(stat[stat.rfind(b")") + 2 :].split()[1]) == pid:
+            out.append(int(entry))
+    return out
+
+
+def processes_with_home(home: Path) -> list[int]:
+    """Live processes whose environment has ``HOME=home`` (this case's children only)."""
+    needle = b"HOME=" + os.fsencode(home) + b"\0"
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            environ = Path(f"/proc/{entry}/environ").read_bytes()
+            state = Path(f"/proc/{entry}/stat").read_bytes()
+        except OSError:
+            continue
+        if needle in environ and b") Z " not in state:
+            found.append(int(entry))
+    return found
+
+
+def scanning(ctx: Ctx, running: Running, timeout: float = 60) -> None:
+    """Wait until ``running`` has hash worker processes (it is in its scan phase)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if running.proc.poll() is not None:
+            break
+        if children_of(running.proc.pid):
+            return
+        time.sleep(0.01)
+    running.finish(timeout=30)
+    raise RuntimeError("no hash worker seen: the scan was over before it could be interrupted")
+
+
+def hashing_tree(ctx: Ctx) -> None:
+    """Enough bytes that a scan hashes in worker processes for a while (about 120 MB)."""
+    chunk = os.urandom(40_000)
+    for i in range(3000):
+        ctx.write(f"data/d{i % 30:02}/f{i:04}.txt", chunk[i:] + chunk[:i])
+
+
+@case(
+    "sigint-during-scan",
+    "signals",
+    "SIGINT while generate is still scanning (hash workers running)",
+    "exit 130, no provider call",
+)
+def _sigint_during_scan(ctx: Ctx) -> None:
+    hashing_tree(ctx)
+    server = ctx.fake()
+    running = ctx.start("generate", "--provider", "fake", expect=130, env=CALM,
+                        label="generate + SIGINT in scan")  # fmt: skip
+    scanning(ctx, running)
+    running.send(signal.SIGINT)
+    running.finish(timeout=60)
+    calls = len(server.completion_requests())
+    ctx.check(calls == 0, f"{calls} provider call(s) after Ctrl-C in the scan phase")
+
+
+@case(
+    "sigkill-scan-orphans",
+    "signals",
+    "SIGKILL to a scan's main process while its hash workers run",
+    "no orphan worker left after 3 s, no traceback",
+)
+def _sigkill_scan_orphans(ctx: Ctx) -> None:
+    hashing_tree(ctx)
+    running = ctx.start("scan", expect=137, label="scan + SIGKILL (main process only)")
+    scanning(ctx, running)
+    running.send(signal.SIGKILL)
+    running.finish(timeout=30)
+    deadline = time.monotonic() + 3
+    while (left := processes_with_home(ctx.home)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    ctx.check(not left, f"{len(left)} orphan process(es) still running")
+    for pid in left:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    ctx.run("scan", label="scan again")
+
+
+@case(
+    "status-check-stale",
+    "files/config",
+    "a file edited after the last scan; status --check (a CI gate)",
+    "exit 1 without writing",
+)
+def _status_check_stale(ctx: Ctx) -> None:
+    ctx.small_tree()
+    ctx.seed()
+    ctx.run("status", "--check", label="status --check (current)")
+    time.sleep(0.05)
+    ctx.write("src/m0.py", "def f0(x):\n    return x * 1000\n")
+    ctx.run("status", "--check", expect=1, label="status --check (edited)")
+    ctx.finish_frames()
+
+
+@case(
+    "git-status-clean",
+    "files/config",
+    "a git repository after generate: .contextree's store, WAL and lock stay out of git status",
+    "only config, agents, providers may show",
+)
+def _git_status_clean(ctx: Ctx) -> None:
+    if shutil.which("git") is None:
+        raise Skip("no git")
+    ctx.small_tree()
+    git_env = dict(ctx.env, GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL="/dev/null")
+    subprocess.run(["git", "init", "-q", str(ctx.ws)], env=git_env, check=True)
+    ctx.run("generate", "--provider", "structural")
+    out = subprocess.run(
+        ["git", "-C", str(ctx.ws), "status", "--porcelain", "--untracked-files=all"],
+        env=git_env, capture_output=True, check=True,
+    ).stdout  # fmt: skip
+    shown = [ln[3:] for ln in out.decode("utf-8", "replace").splitlines()]
+    leaked = [
+        p for p in shown if p.startswith(".contextree/") and re.search(r"store|lock|stamp", p)
+    ]
+    ctx.check(not leaked, f"git status shows {leaked}")
+
+
+@case(
+    "cli-usage",
+    "files/config",
+    "-h, an unknown command, an unknown option, a bad option value",
+    "exit 0 for -h, 2 for the others",
+)
+def _cli_usage(ctx: Ctx) -> None:
+    ctx.run("-h", workspace=False)
+    ctx.run("generate", "-h", workspace=False, label="generate -h")
+    ctx.run("frobnicate", expect=2)
+    ctx.run("generate", "--no-such-option", expect=2)
+    ctx.run("generate", "--concurrency", "0", expect=2)
 
 
 # ---- running and reporting -------------------------------------------------------------------
