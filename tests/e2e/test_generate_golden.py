@@ -30,6 +30,7 @@ from tests.fakes.provider_server import FakeProviderServer
 from tests.fakes.replies import Reply
 from tests.helpers.cli import run_cli
 from tests.helpers.trees import write_tree
+from tests.helpers.trust import trust_workspace
 
 UPDATE = os.environ.get("CONTEXTREE_UPDATE_PARITY") == "1"
 UPDATE_COMMAND = "CONTEXTREE_UPDATE_PARITY=1 .venv/bin/pytest tests/e2e/test_generate_golden.py"
@@ -70,6 +71,7 @@ def _workspace(root: Path, server: FakeProviderServer) -> Path:
     (root / ".contextree" / "config.toml").write_text(
         "[scan]\nhash_processes = 1\n\n[generation]\nconcurrency = 1\n", encoding="utf-8"
     )
+    trust_workspace(root)  # the user approved the workspace profile (contextree trust --yes)
     return root
 
 

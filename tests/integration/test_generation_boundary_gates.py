@@ -32,6 +32,7 @@ from tests.fakes.clock import FakeClock
 from tests.fakes.provider_server import FakeProviderServer
 from tests.fakes.replies import Reply
 from tests.helpers.trees import write_tree
+from tests.helpers.trust import trust_workspace
 
 import contextree
 from contextree.api import ContextApi, FrameWrite
@@ -303,6 +304,7 @@ async def test_every_frame_a_generation_writes_goes_through_put_frame(
             f'api_key_env = "{KEY_ENV}"\n',
             encoding="utf-8",
         )
+        trust_workspace(workspace)  # the user approved it (contextree trust --yes)
         ws = load_workspace(str(workspace))
         environ = {KEY_ENV: KEY}
         with open_store(ws.layout, ws.settings) as store:

@@ -51,6 +51,7 @@ from tests.fakes.clock import FakeClock
 from tests.fakes.provider_server import FakeProviderServer, RecordedRequest
 from tests.fakes.replies import Reply
 from tests.helpers.trees import write_tree
+from tests.helpers.trust import trust_workspace
 
 from contextree.api import ContextApi, NodeView
 from contextree.bootstrap import configured_secret_values, generation_environment, load_workspace
@@ -354,6 +355,7 @@ def _write_workspace(root: Path, scenario: Scenario, base_url: str) -> None:
     config = ["[scan]", "hash_processes = 1", "", "[generation]", "concurrency = 1"]
     config += [f"{k} = {json.dumps(v)}" for k, v in scenario.generation.items()]
     (data / "config.toml").write_text("\n".join(config) + "\n", encoding="utf-8")
+    trust_workspace(root)  # the user approved these profiles (contextree trust --yes)
 
 
 async def _run_scenario(
