@@ -137,12 +137,16 @@ def open_store_for_reading(ws: Workspace, *, writable: bool = False) -> Store:
             f"the workspace {ws.layout.root} has not been scanned yet",
             hint="Run `contextree scan` first.",
         )
-    return Store.open(
+    from contextree.workspace.service import check_provenance
+
+    store = Store.open(
         ws.layout.store_path,
         synchronous=ws.settings.store.synchronous,
         create=False,
         read_only=not writable,
     )
+    check_provenance(store)  # a store that came with a clone serves no frame as current
+    return store
 
 
 def _no_configured_secrets() -> Iterable[str]:

@@ -58,6 +58,9 @@ def test_readers_work_on_a_read_only_workspace(public_dir: Path) -> None:
     ws, home = _read_only_workspace(public_dir)
     store = ws / ".contextree" / "store.db"
     before = _digest(store)
+    # The store is root's: uid 65534 adopts it, which writes only its own state directory.
+    adopt = run_cli_as_nobody("-w", str(ws), "verify", "--adopt", home=home)
+    assert adopt.returncode == 0, (adopt.stdout, adopt.stderr)
     for args in (["status"], ["status", "--check"], ["get", "src/a.py"], ["verify"]):
         result = run_cli_as_nobody("-w", str(ws), *args, home=home)
         assert result.returncode == 0, (args, result.stdout, result.stderr)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -78,6 +79,8 @@ def get_cmd(  # noqa: PLR0917  # typer maps each option to a parameter
         ws = load_workspace(state.workspace)
         print_trust_notice(state, ws)
         with open_store_for_reading(ws) as store:
+            if not store.input_keys_trusted:
+                raise unadopted_store_error(ws.layout.store_path, command="get")
             agents = load_agents(ws)
             agent_id = agent or ws.settings.default_agent
             can_write = agents.get(agent_id).can_write
@@ -111,6 +114,17 @@ def get_cmd(  # noqa: PLR0917  # typer maps each option to a parameter
         sys.stdout.write(COMBINE_SEPARATOR.join(texts) + "\n")
     else:
         _print_node(state, node, agent_id, include_metadata)
+
+
+def unadopted_store_error(store_path: Path, *, command: str) -> UsageError:
+    """``get`` never serves a frame of a store contextree did not create for this user here:
+    a cloned repository can ship one whose frames say anything."""
+    return UsageError(
+        f"`contextree {command}` refused: {store_path} came with the workspace (contextree did "
+        "not create it for you here), so its frames are not served as current",
+        hint="If you trust where it came from (or you moved the workspace), run `contextree "
+        "verify --adopt`; otherwise move it aside and run `contextree generate`.",
+    )
 
 
 def _no_frame(

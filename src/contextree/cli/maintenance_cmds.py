@@ -15,12 +15,14 @@ import typer
 
 from contextree.agents.registry import AgentRegistry
 from contextree.api import ContextApi, GcReport
-from contextree.bootstrap import context_api, load_workspace, open_store_for_reading
+from contextree.bootstrap import Workspace, context_api, load_workspace, open_store_for_reading
 from contextree.cli.errors import user_errors
 from contextree.cli.output import CliState, emit_json, human_bytes
 from contextree.store.db import Store, record_verify_result
+from contextree.store.provenance import new_store_id, write_store_id
 from contextree.store.upkeep import DESCRIPTIONS, ProblemKind, VerifyReport
 from contextree.workspace.lock import writer_lock
+from contextree.workspace.service import open_store, store_records
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print a JSON document instead of text.")]
 
@@ -35,25 +37,71 @@ def _api(store: Store) -> ContextApi:
     return context_api(store, AgentRegistry.builtin())
 
 
-def verify_cmd(ctx: typer.Context, json_out: JsonFlag = False) -> None:
+def verify_cmd(
+    ctx: typer.Context,
+    json_out: JsonFlag = False,
+    adopt: Annotated[
+        bool,
+        typer.Option(
+            "--adopt",
+            help="Also adopt a store that came with the workspace (a clone, another user, a "
+            "moved directory) when it checks out: its frames count as current again.",
+        ),
+    ] = False,
+) -> None:
     """Check the store: frame ids, heads, history, artifacts and SQLite's integrity.
 
-    Read-only and lock-free. Exits 1 when it finds a problem.
+    Read-only and lock-free (--adopt records the store in your user state directory). Exits 1
+    when it finds a problem.
     """
     state: CliState = ctx.obj
+    adopted: bool | None = None
     with user_errors(state):
         ws = load_workspace(state.workspace)
         with open_store_for_reading(ws) as store:
             report = _api(store).verify()
+            if adopt and report.ok:
+                adopted = adopt_store(ws, store)
         record_verify_result(
             ws.layout.store_path, damaged=_sqlite_damage(report), detail=_damage_detail(report)
         )
     if json_out:
-        emit_json({"workspace": str(ws.layout.root)} | verify_json(report))
+        doc = {"workspace": str(ws.layout.root)} | verify_json(report)
+        emit_json(doc | ({"adopted": bool(adopted)} if adopt else {}))
     else:
         _print_verify(state, report)
+        if adopt:
+            _print_adopt(state, ws, report, adopted=bool(adopted))
     if not report.ok:
         raise typer.Exit(1)
+
+
+def adopt_store(ws: Workspace, store: Store) -> bool:
+    """Record the store as this user's (writing a store id first if it has none, under the
+    writer lock). Adopting is the user's word that the store's frames may be trusted."""
+    store_id = store.store_id
+    if store_id is None:
+        with writer_lock(ws.layout.lock_path), open_store(ws.layout, ws.settings) as writable:
+            write_store_id(writable.conn, new_store_id(), replace=False)
+            store_id = writable.store_id
+    if store_id is None:  # pragma: no cover - the write above either sets it or raises
+        return False
+    store_records().record(store.path, store_id)
+    return True
+
+
+def _print_adopt(state: CliState, ws: Workspace, report: VerifyReport, *, adopted: bool) -> None:
+    if adopted:
+        state.out.print(
+            f"Adopted {ws.layout.store_path}: its frames count as current again for you here.",
+            markup=False,
+        )
+    elif not report.ok:
+        state.err.print(
+            "Not adopted: the store has problems (above). Move it aside and run "
+            "`contextree generate` to make your own.",
+            markup=False,
+        )
 
 
 _DAMAGE_KINDS = frozenset({ProblemKind.SQLITE_INTEGRITY, ProblemKind.UNREADABLE})

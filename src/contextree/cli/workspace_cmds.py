@@ -201,6 +201,13 @@ def status_cmd(  # noqa: PLR0917  # typer maps each option to a parameter
         print_trust_notice(state, ws)
         report = workspace_status(ws.layout, ws.settings, check_changes=not no_changes)
         frames = frame_report(ws, agent=agent, provider=provider)
+    if not report.adopted:
+        state.err.print(
+            "note: .contextree/store.db came with the workspace (contextree did not create it "
+            "for you here): none of its frames counts as current or is reused until you run "
+            "`contextree verify --adopt`",
+            markup=False,
+        )
     if json_out:
         emit_json(status_json(report) | {"frames": frames_json(frames)})
     else:
@@ -342,6 +349,7 @@ def status_json(report: StatusReport) -> dict[str, Any]:
         "files": report.files,
         "directories": report.dirs,
         "store_bytes": report.store_bytes,
+        "store_adopted": report.adopted,
         "last_scan": _scan_json(report.last_scan) if report.last_scan else None,
         "changes_since_scan": _changes_json(report.pending) if report.pending else None,
     }

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Literal
 
 from contextree.errors import StoreError
+from contextree.store import provenance
 from contextree.store.migrations import LATEST_VERSION, current_version, migrate
 
 Synchronous = Literal["NORMAL", "FULL"]
@@ -114,12 +115,36 @@ def _open_error(path: Path, exc: sqlite3.Error) -> StoreError:
     )
 
 
+class StoreConnection(sqlite3.Connection):
+    """A store's connection. ``input_keys_trusted`` is False for a store contextree did not
+    create for this user and the user has not adopted (``store.provenance``): head and
+    history reads then carry no input key, so none of its frames counts as current."""
+
+    input_keys_trusted: bool = True
+
+
 class Store:
     """One open store file. Not thread-safe: use one ``Store`` per thread or task owner."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+    def __init__(self, conn: sqlite3.Connection, path: Path, *, created: bool = False) -> None:
         self.conn = conn
         self.path = path
+        #: This ``open`` created the file (and wrote its store id).
+        self.created = created
+
+    @property
+    def store_id(self) -> str | None:
+        """The random id written when contextree created this store (None: none)."""
+        return provenance.store_id(self.conn)
+
+    @property
+    def input_keys_trusted(self) -> bool:
+        return getattr(self.conn, "input_keys_trusted", True) is not False
+
+    def distrust_input_keys(self) -> None:
+        """Treat every stored input key as absent (an unadopted store: keys can be forged)."""
+        if isinstance(self.conn, StoreConnection):
+            self.conn.input_keys_trusted = False
 
     @classmethod
     def open(
@@ -154,22 +179,32 @@ class Store:
                     "checks out); reading commands still work."
                 ),
             )
+        created = not os.path.lexists(path)
         try:
             conn = sqlite3.connect(
-                path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
+                path,
+                isolation_level=None,
+                check_same_thread=False,
+                timeout=BUSY_TIMEOUT_MS / 1000,
+                factory=StoreConnection,
             )
         except sqlite3.Error as exc:
             raise _open_error(path, exc) from exc
         try:
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            # A store can come with a cloned repository: its schema's SQL never calls a
+            # function with side effects.
+            conn.execute("PRAGMA trusted_schema = OFF")
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute(f"PRAGMA synchronous = {synchronous}")
             conn.execute("PRAGMA foreign_keys = ON")
             migrate(conn)
+            if created:
+                provenance.write_store_id(conn, provenance.new_store_id(), replace=False)
         except sqlite3.DatabaseError as exc:
             conn.close()
             raise _open_error(path, exc) from exc
-        return cls(conn, path)
+        return cls(conn, path, created=created)
 
     @classmethod
     def _open_read_only(cls, path: Path) -> Store | None:
@@ -185,11 +220,13 @@ class Store:
                 isolation_level=None,
                 check_same_thread=False,
                 timeout=BUSY_TIMEOUT_MS / 1000,
+                factory=StoreConnection,
             )
         except sqlite3.Error as exc:
             raise _open_error(path, exc) from exc
         try:
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA trusted_schema = OFF")
             conn.execute("PRAGMA foreign_keys = ON")
             found = current_version(conn)
             if found < LATEST_VERSION:

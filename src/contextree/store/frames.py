@@ -16,7 +16,7 @@ import contextlib
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from contextree.errors import StoreError
@@ -443,7 +443,7 @@ class FrameRows:
             "WHERE node_id = ? AND agent_id = ? AND frame_type = ?",
             (node_id, agent_id, frame_type),
         ).fetchone()
-        return None if r is None else _head_row(r)
+        return None if r is None else self._head_row(r)
 
     def heads_for_node(self, node_id: bytes) -> list[HeadRow]:
         rows = self.conn.execute(
@@ -451,7 +451,7 @@ class FrameRows:
             "ORDER BY agent_id, frame_type",
             (node_id,),
         ).fetchall()
-        return [_head_row(r) for r in rows]
+        return [self._head_row(r) for r in rows]
 
     def heads_for_nodes(
         self, node_ids: Iterable[bytes], agent_id: str, frame_type: str
@@ -469,7 +469,7 @@ class FrameRows:
             )
             for r in rows:
                 if r[0] in keep:
-                    out[r[0]] = _head_row(r)
+                    out[r[0]] = self._head_row(r)
             return out
         query = (
             f"SELECT {_HEAD_COLUMNS} FROM heads "  # noqa: S608  # fixed column list
@@ -478,7 +478,7 @@ class FrameRows:
         for node_id in wanted:
             r = self.conn.execute(query, (node_id, agent_id, frame_type)).fetchone()
             if r is not None:
-                out[node_id] = _head_row(r)
+                out[node_id] = self._head_row(r)
         return out
 
     def generation(self, generation_id: int) -> GenerationRow | None:
@@ -486,7 +486,7 @@ class FrameRows:
             f"SELECT {_GENERATION_COLUMNS} FROM generations WHERE id = ?",  # noqa: S608  # fixed column list
             (generation_id,),
         ).fetchone()
-        return None if r is None else _generation_row(r)
+        return None if r is None else self._generation_row(r)
 
     def generations_for_path(
         self,
@@ -511,7 +511,7 @@ class FrameRows:
             f"WHERE {' AND '.join(clauses)} ORDER BY id DESC LIMIT ?",
             params,
         ).fetchall()
-        return [_generation_row(r) for r in rows]
+        return [self._generation_row(r) for r in rows]
 
     def artifact(self, digest: str) -> tuple[str, bytes] | None:
         """(kind, body) of a stored artifact."""
@@ -589,7 +589,7 @@ class FrameRows:
             "FROM heads AS h LEFT JOIN generations AS g ON g.id = h.generation_id "
             "WHERE g.id IS NULL"
         ).fetchall()
-        return [_head_row(r) for r in rows]
+        return [self._head_row(r) for r in rows]
 
     def generations_without_frame(self) -> list[tuple[int, bytes, bytes]]:
         """(id, path, frame id) of generations whose frame is missing."""
@@ -613,4 +613,19 @@ class FrameRows:
             "SELECT node_id, frame_id, input_key FROM heads WHERE agent_id = ? AND frame_type = ?",
             (agent_id, frame_type),
         )
+        if not self._keys_trusted():
+            return {r[0]: (r[1], None) for r in rows}
         return {r[0]: (r[1], r[2]) for r in rows}
+
+    # --- an unadopted store's input keys are never trusted (store.provenance) ---------
+
+    def _keys_trusted(self) -> bool:
+        return getattr(self.conn, "input_keys_trusted", True) is not False
+
+    def _head_row(self, r: Sequence[Any]) -> HeadRow:
+        row = _head_row(r)
+        return row if self._keys_trusted() else replace(row, input_key=None)
+
+    def _generation_row(self, r: Sequence[Any]) -> GenerationRow:
+        row = _generation_row(r)
+        return row if self._keys_trusted() else replace(row, input_key=None)

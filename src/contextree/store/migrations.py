@@ -186,6 +186,18 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX run_nodes_by_status ON run_nodes (run_id, status);
         """,
     ),
+    Migration(
+        version=4,
+        name="meta",
+        script="""
+        -- Facts about the store itself: store_id, the random id written when contextree
+        -- creates the store (see store.provenance).
+        CREATE TABLE meta (
+            key            TEXT PRIMARY KEY,
+            value          TEXT NOT NULL
+        ) WITHOUT ROWID;
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -12,9 +12,12 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from contextree.config.paths import user_state_dir
 from contextree.config.settings import Settings
 from contextree.config.template import render_config_template
+from contextree.errors import StoreError
 from contextree.store.db import Store
+from contextree.store.provenance import RECORDS_FILE_NAME, StoreRecords
 from contextree.store.tree import ScanRow, TreeRows
 from contextree.workspace.hashing import default_processes
 from contextree.workspace.layout import (
@@ -42,7 +45,33 @@ def open_store(layout: WorkspaceLayout, settings: Settings) -> Store:
     (what to do), never SQLite's "attempt to write a readonly database"."""
     layout.ensure_data_dir()
     _require_writable(layout)
-    return Store.open(layout.store_path, synchronous=settings.store.synchronous)
+    store = Store.open(layout.store_path, synchronous=settings.store.synchronous)
+    check_provenance(store)
+    return store
+
+
+def store_records() -> StoreRecords:
+    """This user's records of the stores contextree created or the user adopted."""
+    return StoreRecords(user_state_dir() / RECORDS_FILE_NAME)
+
+
+def check_provenance(store: Store, records: StoreRecords | None = None) -> bool:
+    """Record a store this open created; for one that contextree neither created nor the
+    user adopted here (it came with a clone), trust no stored input key, so none of its
+    frames is reused or served as current. True when the store is adopted."""
+    records = records or store_records()
+    store_id = store.store_id
+    if store.created and store_id is not None:
+        try:
+            records.record(store.path, store_id)
+        except StoreError:  # an unwritable state directory: the store stays unadopted
+            store.distrust_input_keys()
+            return False
+        return True
+    if records.adopted(store.path, store_id):
+        return True
+    store.distrust_input_keys()
+    return False
 
 
 def _require_writable(layout: WorkspaceLayout) -> None:
@@ -106,6 +135,8 @@ class StatusReport:
     store_bytes: int
     #: What a scan now would change (None when there was no scan yet).
     pending: ScanReport | None
+    #: False for a store that came with the workspace (``store.provenance``).
+    adopted: bool = True
 
 
 def workspace_status(
@@ -119,6 +150,7 @@ def workspace_status(
     with Store.open(
         layout.store_path, synchronous=settings.store.synchronous, create=False, read_only=True
     ) as store:
+        adopted = check_provenance(store)
         rows = TreeRows(store.conn)
         last = rows.last_scan()
         files, dirs = rows.counts()
@@ -133,4 +165,5 @@ def workspace_status(
             dirs=dirs,
             store_bytes=store.size_bytes(),
             pending=pending,
+            adopted=adopted,
         )

@@ -1,0 +1,129 @@
+"""Where a store came from: made here by this user, or shipped with a cloned repository.
+
+A store contextree creates gets a random store id in its ``meta`` table, and the pair (real
+path of the store, store id) is recorded in this user's state directory, which a repository
+cannot write. A store without a matching record (a clone's ``.contextree/store.db``, or one
+made by a contextree older than this rule) is *unadopted*: its heads' input keys can be
+forged, so none of its frames is reused by generation or served as current (``Store``'s head
+reads then carry no input key) until the user adopts it (``contextree verify --adopt``), which
+records its id. The records file is never read or written through a symlink and a malformed
+one adopts nothing. This module takes the records file's path from its caller: the user state
+directory is configuration, a layer this one does not import.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import sqlite3
+import tempfile
+from pathlib import Path
+
+from contextree.errors import StoreError
+
+RECORDS_FILE_NAME = "stores.json"
+STORE_ID_KEY = "store_id"
+FORMAT_VERSION = 1
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_MAX_RECORDS_BYTES = 4 << 20
+
+
+def new_store_id() -> str:
+    return secrets.token_hex(16)
+
+
+def store_id(conn: sqlite3.Connection) -> str | None:
+    """The store id in ``meta``; None when there is none (or it cannot be read)."""
+    try:
+        row = conn.execute("SELECT value FROM meta WHERE key = ?", (STORE_ID_KEY,)).fetchone()
+    except sqlite3.Error:
+        return None
+    return str(row[0]) if row is not None and row[0] else None
+
+
+def write_store_id(conn: sqlite3.Connection, value: str, *, replace: bool = True) -> None:
+    """Set the store id in its own transaction (the caller holds none); with ``replace``
+    False, keep an id already there (two processes creating the store at once agree)."""
+    conflict = "DO UPDATE SET value = excluded.value" if replace else "DO NOTHING"
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute(
+            f"INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) {conflict}",  # noqa: S608  # fixed fragment
+            (STORE_ID_KEY, value),
+        )
+        conn.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+        raise
+
+
+def store_key(store_path: Path) -> str:
+    """The record's key: the store's real path (a moved workspace is a new place)."""
+    return os.path.realpath(store_path)
+
+
+class StoreRecords:
+    """This user's records of the stores contextree created or the user adopted."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def adopted(self, store_path: Path, value: str | None) -> bool:
+        return value is not None and self._read().get(store_key(store_path)) == value
+
+    def record(self, store_path: Path, value: str) -> None:
+        records = self._read()
+        records[store_key(store_path)] = value
+        self._write(records)
+
+    def _read(self) -> dict[str, str]:
+        try:
+            fd = os.open(self.path, os.O_RDONLY | _NOFOLLOW)
+        except OSError:
+            return {}  # missing, a symlink (ELOOP) or unreadable: nothing is adopted
+        try:
+            with os.fdopen(fd, "rb") as handle:
+                raw = handle.read(_MAX_RECORDS_BYTES + 1)
+            doc = json.loads(raw.decode("utf-8")) if len(raw) <= _MAX_RECORDS_BYTES else None
+        except (OSError, UnicodeDecodeError, ValueError):
+            return {}
+        if not isinstance(doc, dict) or doc.get("version") != FORMAT_VERSION:
+            return {}
+        stores = doc.get("stores")
+        if not isinstance(stores, dict):
+            return {}
+        return {str(k): v for k, v in stores.items() if isinstance(v, str)}
+
+    def _write(self, records: dict[str, str]) -> None:
+        directory = self.path.parent
+        doc = {"version": FORMAT_VERSION, "stores": dict(sorted(records.items()))}
+        data = (json.dumps(doc, indent=2) + "\n").encode("utf-8")
+        try:
+            directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+            if directory.is_symlink():
+                raise StoreError(
+                    f"{directory} is a symlink; contextree keeps its store records only in a "
+                    "real directory",
+                    hint=f"Remove the symlink {directory} and rerun.",
+                )
+            # mkstemp makes a new file (O_EXCL) and os.replace renames over the name: neither
+            # writes through a symlink.
+            fd, tmp = tempfile.mkstemp(dir=directory, prefix=".stores-", suffix=".tmp")
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(data)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.replace(tmp, self.path)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+                raise
+        except OSError as exc:
+            raise StoreError(
+                f"cannot record the store in {self.path}: {exc.strerror or exc}",
+                hint="Check that the user state directory is writable, then rerun.",
+            ) from None
