@@ -1441,12 +1441,13 @@ def _unreadable_as_nobody(ctx: Ctx) -> None:
 @case(
     "ignore-unskip-contextree",
     "files/config",
-    ".contextreeignore un-ignores .contextree/ and .git/ (!.contextree/, !.git/); generate",
-    "exit 0, the store never read or sent",
+    ".contextreeignore un-ignores .contextree/ and .git/ (.git/config holds a token); generate",
+    "exit 0, nothing under .git/ or .contextree/ sent",
 )
 def _ignore_unskip(ctx: Ctx) -> None:
     ctx.small_tree()
-    ctx.write(".git/config", "[core]\n")
+    token = canary("gitremote")
+    ctx.write(".git/config", f'[remote "origin"]\n\turl = https://user:{token}@example.com/r\n')
     ctx.write(".contextreeignore", "!.contextree/\n!.contextree/**\n!.git/\n!.git/**\n")
     server = ctx.fake()
     ctx.run("generate", "--provider", "fake", env=CALM)
@@ -1455,7 +1456,8 @@ def _ignore_unskip(ctx: Ctx) -> None:
     inside = sorted(
         p for p in paths if p in (".contextree", ".git") or p.startswith((".contextree/", ".git/"))
     )
-    ctx.check(not inside, f"sent {inside[:3]}")
+    secret_not_sent(ctx, server, token)  # .git/config: a token in a remote URL
+    ctx.check(not inside, f"sent {inside[:4]}")
 
 
 @case(
