@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-__all__ = ["DEFAULT_IGNORES", "IGNORE_FILE_NAMES", "IgnoreRules"]
+__all__ = ["DEFAULT_IGNORES", "IGNORE_FILE_NAMES", "NEVER_SCANNED", "IgnoreRules"]
 
 DEFAULT_IGNORES: tuple[bytes, ...] = (
     b".git",
@@ -29,6 +29,10 @@ DEFAULT_IGNORES: tuple[bytes, ...] = (
     b"__pycache__",
     b".venv",
 )
+#: Names skipped at any depth whatever an ignore file says: a `!.git/` line in a cloned
+#: repository's ``.contextreeignore`` must not send ``.git/config`` (remote URLs with tokens)
+#: or contextree's own store to a provider. The walker checks these before any rule.
+NEVER_SCANNED: frozenset[bytes] = frozenset({b".git", b".contextree"})
 #: Ignore files read in each directory, in increasing precedence.
 IGNORE_FILE_NAMES: tuple[bytes, ...] = (b".gitignore", b".contextreeignore")
 

@@ -19,7 +19,12 @@ from pathlib import Path
 
 from contextree.errors import PathNotFoundError
 from contextree.store.tree import Entry, TreeRows, lookup_key
-from contextree.workspace.ignore import DEFAULT_IGNORES, IGNORE_FILE_NAMES, IgnoreRules
+from contextree.workspace.ignore import (
+    DEFAULT_IGNORES,
+    IGNORE_FILE_NAMES,
+    NEVER_SCANNED,
+    IgnoreRules,
+)
 from contextree.workspace.walk import display_path
 
 _IGNORE_FILE_CAP = 1 << 20
@@ -121,6 +126,14 @@ def _skipped(
 ) -> PathNotFoundError | None:
     """An error for the first component of ``rel`` the scanner skips, or None."""
     parts = rel.split(b"/")
+    for depth, part in enumerate(parts):
+        if part in NEVER_SCANNED:
+            inside = b"/".join(parts[: depth + 1])
+            return PathNotFoundError(
+                f"{display_path(rel)} is inside {display_path(inside)}, which contextree never "
+                "scans (no ignore file can include it)",
+                hint="Ask about a path of the workspace itself.",
+            )
     rules = _root_rules(root, options)
     for depth in range(len(parts)):
         parent = b"/".join(parts[:depth])

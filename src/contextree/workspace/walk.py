@@ -18,7 +18,12 @@ from dataclasses import dataclass, field
 from contextree.errors import ScanError
 from contextree.store.tree import pack_sig
 from contextree.workspace.fs import REAL_FS, FileSystem, Sig
-from contextree.workspace.ignore import DEFAULT_IGNORES, IGNORE_FILE_NAMES, IgnoreRules
+from contextree.workspace.ignore import (
+    DEFAULT_IGNORES,
+    IGNORE_FILE_NAMES,
+    NEVER_SCANNED,
+    IgnoreRules,
+)
 
 #: The packed stat signature of a file (see ``fs.stat_sig``).
 StatSig = Sig
@@ -177,7 +182,7 @@ class Walker:
         prefix = rel + b"/" if rel else b""
         is_reg = stat.S_ISREG
         stat_files = self._stat_files
-        for entry in entries:
+        for entry in [e for e in entries if e.name not in NEVER_SCANNED]:
             path = prefix + entry.name
             if entry.is_dir(follow_symlinks=False):
                 if not ignored(path, True):
