@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from contextree.bootstrap import load_workspace, trust_review
+from contextree.bootstrap import load_workspace
+from contextree.trust_review import trust_review
 from contextree.workspace.trust import TrustStore, relative_name
 
 

@@ -17,7 +17,6 @@ from contextree.bootstrap import (
     Workspace,
     generation_environment,
     load_workspace,
-    require_trusted_run,
 )
 from contextree.cli.errors import user_errors
 from contextree.cli.generate_view import RunView, outcome_json, print_summary
@@ -34,6 +33,7 @@ from contextree.context.generation.run import GenerateOptions, GenerateOutcome, 
 from contextree.errors import ContextreeError
 from contextree.store.db import Store
 from contextree.telemetry import JsonLinesObserver, MultiObserver, Observer
+from contextree.trust_review import require_trusted_run
 from contextree.workspace.service import open_store
 
 PathArg = Annotated[

@@ -18,7 +18,6 @@ from contextree.bootstrap import (
     Workspace,
     load_providers,
     load_workspace,
-    require_trusted_provider,
 )
 from contextree.cli.errors import user_errors
 from contextree.cli.output import CliState, emit_json
@@ -33,6 +32,7 @@ from contextree.providers import (
     write_profile_file,
 )
 from contextree.providers.profiles import parse_profile
+from contextree.trust_review import require_trusted_provider
 from contextree.workspace.trust import TrustStore, file_digest, relative_name
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print a JSON document instead of text.")]

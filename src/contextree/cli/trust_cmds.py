@@ -17,9 +17,10 @@ from typing import Annotated, Any
 
 import typer
 
-from contextree.bootstrap import TrustItem, Workspace, load_workspace, trust_notice, trust_review
+from contextree.bootstrap import Workspace, load_workspace
 from contextree.cli.errors import user_errors
 from contextree.cli.output import CliState, emit_json, plural, term_name
+from contextree.trust_review import TrustItem, trust_notice, trust_review
 from contextree.workspace.trust import TrustStore, relative_name
 
 EXIT_REFUSED = 2
