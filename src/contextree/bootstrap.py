@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from contextree.config.generation import DEFAULT_SECRET_PATTERNS
 from contextree.config.paths import user_config_dir, user_config_file
 from contextree.config.settings import Settings, load_settings
-from contextree.errors import PathNotFoundError
+from contextree.errors import ContextreeError, PathNotFoundError, UsageError
 from contextree.store.db import Store
 from contextree.store.digest import Digest
 from contextree.workspace.layout import WorkspaceLayout
@@ -229,6 +229,9 @@ class FrameReport:
     coverage: Coverage | None
     heads: list[tuple[str, str, int]]
     last_run: RunSummary | None = None
+    #: Why coverage is unknown: the agent or provider it is counted for cannot be used (a
+    #: broken profile breaks the runs that use it, not ``status``).
+    coverage_error: ContextreeError | None = None
 
 
 def frame_report(ws: Workspace, *, agent: str | None, provider: str | None) -> FrameReport:
@@ -241,7 +244,12 @@ def frame_report(ws: Workspace, *, agent: str | None, provider: str | None) -> F
         return FrameReport(coverage=None, heads=[])
     with open_store_for_reading(ws) as store:
         env = generation_environment(ws, store)
-        coverage = frame_coverage(env, GenerateOptions(agent=agent, provider=provider))
+        coverage: Coverage | None = None
+        problem: ContextreeError | None = None
+        try:
+            coverage = frame_coverage(env, GenerateOptions(agent=agent, provider=provider))
+        except UsageError as exc:
+            problem = exc
         heads = ContextApi(store, env.agents).heads_in_tree()
         last_run = RunLedger(store).last_summary()
-    return FrameReport(coverage=coverage, heads=heads, last_run=last_run)
+    return FrameReport(coverage=coverage, heads=heads, last_run=last_run, coverage_error=problem)

@@ -113,3 +113,22 @@ def test_agent_list_shows_the_broken_profiles_and_trust(workspace: Path) -> None
     assert "UTF-8" in doc["problems"][0]["error"]
     trusted = {a["id"]: a["trusted"] for a in doc["agents"]}
     assert trusted["good"] is False and trusted["docs-writer"] is True
+
+
+def test_status_works_when_the_default_agent_profile_is_broken(workspace: Path) -> None:
+    """A broken profile breaks the runs that use it; ``status`` only counts frames for the
+    default agent, so it says why it cannot count them and still reports the tree."""
+    (workspace / "a.py").write_text("A = 1\n")
+    agents = workspace / ".contextree" / "agents"
+    agents.mkdir(parents=True)
+    (agents / "docs-writer.toml").write_text('id = "docs-writer"\nrole = [broken\n')
+    assert run_cli("scan", cwd=workspace).returncode == 0
+
+    text = run_cli("status", cwd=workspace)
+    doc = run_cli("status", "--json", cwd=workspace)
+
+    assert text.returncode == 0, text.stderr
+    assert "Traceback" not in text.stderr + doc.stderr
+    assert "Frames      not counted:" in text.stdout and "docs-writer.toml" in text.stdout
+    frames = json.loads(doc.stdout)["frames"]
+    assert frames["coverage"] is None and "docs-writer.toml" in frames["coverage_error"]

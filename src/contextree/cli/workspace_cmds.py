@@ -263,8 +263,10 @@ def _run_json(frames: FrameReport) -> dict[str, Any] | None:
 
 def frames_json(frames: FrameReport) -> dict[str, Any]:
     coverage = frames.coverage
+    problem = frames.coverage_error
     return {
         "last_run": _run_json(frames),
+        "coverage_error": None if problem is None else problem.message,
         "heads": [
             {"agent": agent, "frame_type": frame_type, "nodes": count}
             for agent, frame_type, count in frames.heads
@@ -307,6 +309,9 @@ def _print_frames(state: CliState, frames: FrameReport) -> None:
     _print_last_run(state, frames)
     coverage = frames.coverage
     if coverage is None:
+        if frames.coverage_error is not None:
+            first = frames.coverage_error.message.splitlines()[0]
+            state.out.print(f"Frames      not counted: {first}", markup=False)
         return
     r = coverage.resolved
     line = (
