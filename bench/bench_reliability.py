@@ -397,9 +397,12 @@ def summarise(kills: list[Kill], runs: list[SoakRun]) -> dict[str, object]:
         "duplicate_calls_total": sum(k.duplicate_calls for k in kills),
         "resume_wall_s": quantiles([k.resume_wall_s for k in kills]),
         "resume_duration_s": quantiles([k.resume_duration_s for k in kills]),
-        "soak_clean_duration_s_median": statistics.median(clean),
-        "soak_faults_duration_s_median": statistics.median(faulted),
-        "soak_makespan_ratio": statistics.median(faulted) / statistics.median(clean),
+        # --soak-runs 0 skips the soak: its figures are then None, not a crash.
+        "soak_clean_duration_s_median": statistics.median(clean) if clean else None,
+        "soak_faults_duration_s_median": statistics.median(faulted) if faulted else None,
+        "soak_makespan_ratio": (
+            statistics.median(faulted) / statistics.median(clean) if clean and faulted else None
+        ),
     }
 
 
@@ -432,13 +435,16 @@ def print_table(summary: dict[str, object]) -> None:
             "resume duration_s (median, p90, max)",
             f"{own['median']:.2f}, {own['p90']:.2f}, {own['max']:.2f}",
         ),
-        (
-            "soak makespan clean / faults (median s)",
-            f"{summary['soak_clean_duration_s_median']:.2f}"
-            f" / {summary['soak_faults_duration_s_median']:.2f}",
-        ),
-        ("soak makespan ratio", f"{summary['soak_makespan_ratio']:.2f}x"),
     ]
+    if summary["soak_makespan_ratio"] is not None:
+        rows += [
+            (
+                "soak makespan clean / faults (median s)",
+                f"{summary['soak_clean_duration_s_median']:.2f}"
+                f" / {summary['soak_faults_duration_s_median']:.2f}",
+            ),
+            ("soak makespan ratio", f"{summary['soak_makespan_ratio']:.2f}x"),
+        ]
     width = max(len(name) for name, _ in rows)
     print()
     for name, value in rows:
