@@ -236,7 +236,30 @@ def require_trusted_run(
         raise untrusted_profile_error(entry, command=command)
     if entry.calls_out and origin is not None and not origin.trusted:
         raise _untrusted_agent_error(ws, origin.path, origin.prompt_files, entry, command)
+    if entry.calls_out and not env.store.input_keys_trusted:
+        _refuse_unadopted_store(ws, env, command)
     return trust_notice(ws)
+
+
+def _refuse_unadopted_store(ws: Workspace, env: GenerationEnvironment, command: str) -> None:
+    """A store contextree did not create for this user here (it came with a clone, or predates
+    store records) counts none of its frames as current, so a run through a provider would pay
+    to regenerate every one of them: refuse, and say how to keep or drop them. A store with
+    no frames, and an offline run, go ahead."""
+    from contextree.api import ContextApi
+
+    frames = sum(count for _, _, count in ContextApi(env.store, env.agents).heads_in_tree())
+    if frames == 0:
+        return
+    raise UntrustedWorkspaceError(
+        f"`contextree {command}` refused: {ws.layout.store_path} came with the workspace or "
+        f"predates this contextree (no record that it was made for you here), so none of its "
+        f"{frames:,} frame{'' if frames == 1 else 's'} counts as current and this run would "
+        "pay to generate them all again",
+        hint="If it is your own store or you trust where it came from, run `contextree verify "
+        "--adopt` once to keep its frames; otherwise move it aside and run `contextree "
+        "generate` to make your own.",
+    )
 
 
 def require_trusted_provider(entry: ProfileEntry, *, command: str) -> None:

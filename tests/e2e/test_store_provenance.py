@@ -82,3 +82,40 @@ def test_plain_verify_adopts_nothing(tmp_path: Path) -> None:
     _mine, clone = _cloned(tmp_path)
     assert run_cli("-w", str(clone), "verify").returncode == 0
     assert run_cli("-w", str(clone), "status", "--check").returncode == 1
+
+
+def test_a_provider_run_on_an_unadopted_store_is_refused_before_any_request(
+    tmp_path: Path,
+) -> None:
+    """Regenerating every frame of a store nobody adopted would cost a provider call per
+    node (an upgraded store from before store records is in the same place): exit 2 naming
+    `verify --adopt`, no request; once adopted, the same run makes no call at all."""
+    from tests.fakes.provider_server import FakeProviderServer
+    from tests.helpers.user_profiles import write_user_fake_profile
+
+    server = FakeProviderServer()
+    server.start_in_thread()
+    try:
+        write_user_fake_profile(server.openai_url)
+        mine = tmp_path / "mine"
+        write_tree(mine, {"src/a.py": "def a():\n    return 1\n", "README.md": "# r\n"})
+        first = run_cli("-w", str(mine), "generate", "--provider", "fake")
+        assert first.returncode == 0, first.stderr
+        sent = len(server.completion_requests())
+        assert sent == 4
+        clone = tmp_path / "clone"
+        shutil.copytree(mine, clone)
+
+        refused = run_cli("-w", str(clone), "generate", "--provider", "fake")
+
+        assert refused.returncode == 2, refused.stderr
+        assert "verify --adopt" in refused.stderr and "4 frames" in refused.stderr
+        assert "Traceback" not in refused.stderr
+        assert len(server.completion_requests()) == sent
+        assert run_cli("-w", str(clone), "verify", "--adopt").returncode == 0
+        again = run_cli("-w", str(clone), "generate", "--provider", "fake", "--json")
+        assert again.returncode == 0, again.stderr
+        assert json.loads(again.stdout)["totals"]["skipped"] == 4
+        assert len(server.completion_requests()) == sent
+    finally:
+        server.stop()
