@@ -95,7 +95,7 @@ def test_gc_removes_what_the_dry_run_showed_then_verify_is_clean(edited: Path) -
     verify = run_cli(*base, "verify")
     assert verify.returncode == 0, verify.stderr
     # Only b.py kept its node; the other paths keep their one write as history.
-    assert verify.stdout.startswith("Checked 4 frames, 1 heads, 4 history rows")
+    assert verify.stdout.startswith("Checked 4 frames, 1 head, 4 history rows")
     assert "no problems found" in verify.stdout
 
 

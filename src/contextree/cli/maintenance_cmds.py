@@ -17,7 +17,7 @@ from contextree.agents.registry import AgentRegistry
 from contextree.api import ContextApi, GcReport
 from contextree.bootstrap import Workspace, context_api, load_workspace, open_store_for_reading
 from contextree.cli.errors import user_errors
-from contextree.cli.output import CliState, emit_json, human_bytes
+from contextree.cli.output import CliState, emit_json, human_bytes, plural
 from contextree.store.db import Store, record_verify_result
 from contextree.store.provenance import new_store_id, write_store_id
 from contextree.store.upkeep import DESCRIPTIONS, ProblemKind, VerifyReport
@@ -145,14 +145,15 @@ def verify_json(report: VerifyReport) -> dict[str, Any]:
 
 def _print_verify(state: CliState, report: VerifyReport) -> None:
     checked = (
-        f"Checked {report.frames:,} frames, {report.heads:,} heads, "
-        f"{report.generations:,} history rows and {report.artifacts:,} artifacts"
+        f"Checked {plural(report.frames, 'frame')}, {plural(report.heads, 'head')}, "
+        f"{plural(report.generations, 'history row')} and "
+        f"{plural(report.artifacts, 'artifact')}"
     )
     if report.ok:
         if not state.quiet:
             state.out.print(f"{checked}: no problems found.", markup=False)
         return
-    state.out.print(f"{checked}: {report.problem_count:,} problems found.", markup=False)
+    state.out.print(f"{checked}: {plural(report.problem_count, 'problem')} found.", markup=False)
     for group in report.problems:
         state.out.print(
             f"  {group.kind.value} ({group.count:,}): {DESCRIPTIONS[group.kind]}", markup=False
@@ -236,9 +237,10 @@ def gc_json(report: GcReport) -> dict[str, Any]:
 def _print_gc(state: CliState, report: GcReport) -> None:
     verb = "Would remove" if report.dry_run else "Removed"
     state.out.print(
-        f"{verb} {report.nodes:,} old nodes, {report.heads:,} heads, "
-        f"{report.generations:,} history rows, {report.frames:,} frames and "
-        f"{report.artifacts:,} artifacts ({human_bytes(report.content_bytes)} of content).",
+        f"{verb} {plural(report.nodes, 'old node')}, {plural(report.heads, 'head')}, "
+        f"{plural(report.generations, 'history row')}, {plural(report.frames, 'frame')} and "
+        f"{plural(report.artifacts, 'artifact')} ({human_bytes(report.content_bytes)} of "
+        "content).",
         markup=False,
     )
     history = "kept" if report.keep_history else "not kept"
