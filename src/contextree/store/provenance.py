@@ -14,19 +14,17 @@ directory is configuration, a layer this one does not import.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import secrets
 import sqlite3
-import tempfile
 from pathlib import Path
 
 from contextree.errors import StoreError
+from contextree.state_file import read_state, write_state
 
 RECORDS_FILE_NAME = "stores.json"
 STORE_ID_KEY = "store_id"
 FORMAT_VERSION = 1
-_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _MAX_RECORDS_BYTES = 4 << 20
 
 
@@ -80,50 +78,20 @@ class StoreRecords:
         self._write(records)
 
     def _read(self) -> dict[str, str]:
-        try:
-            fd = os.open(self.path, os.O_RDONLY | _NOFOLLOW)
-        except OSError:
-            return {}  # missing, a symlink (ELOOP) or unreadable: nothing is adopted
-        try:
-            with os.fdopen(fd, "rb") as handle:
-                raw = handle.read(_MAX_RECORDS_BYTES + 1)
-            doc = json.loads(raw.decode("utf-8")) if len(raw) <= _MAX_RECORDS_BYTES else None
-        except (OSError, UnicodeDecodeError, ValueError):
-            return {}
-        if not isinstance(doc, dict) or doc.get("version") != FORMAT_VERSION:
-            return {}
-        stores = doc.get("stores")
+        # Missing, a symlink, unreadable or malformed: nothing is adopted.
+        doc = read_state(self.path, version=FORMAT_VERSION, max_bytes=_MAX_RECORDS_BYTES)
+        stores = doc.get("stores") if doc is not None else None
         if not isinstance(stores, dict):
             return {}
         return {str(k): v for k, v in stores.items() if isinstance(v, str)}
 
     def _write(self, records: dict[str, str]) -> None:
-        directory = self.path.parent
         doc = {"version": FORMAT_VERSION, "stores": dict(sorted(records.items()))}
-        data = (json.dumps(doc, indent=2) + "\n").encode("utf-8")
         try:
-            directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-            if directory.is_symlink():
-                raise StoreError(
-                    f"{directory} is a symlink; contextree keeps its store records only in a "
-                    "real directory",
-                    hint=f"Remove the symlink {directory} and rerun.",
-                )
-            # mkstemp makes a new file (O_EXCL) and os.replace renames over the name: neither
-            # writes through a symlink.
-            fd, tmp = tempfile.mkstemp(dir=directory, prefix=".stores-", suffix=".tmp")
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(data)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                os.replace(tmp, self.path)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
-                raise
+            write_state(self.path, doc)
         except OSError as exc:
             raise StoreError(
                 f"cannot record the store in {self.path}: {exc.strerror or exc}",
-                hint="Check that the user state directory is writable, then rerun.",
+                hint="Check that the user state directory is a writable real directory (not "
+                "a symlink), then rerun.",
             ) from None

@@ -17,10 +17,7 @@ they parse, and the composition root compares them with the approvals.
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,11 +25,11 @@ from typing import Any
 
 from contextree.config.paths import user_state_dir
 from contextree.errors import ConfigError
+from contextree.state_file import read_state, write_state
 from contextree.store.digest import Digest, digest_fields
 
 TRUST_FILE_NAME = "trust.json"
 FORMAT_VERSION = 1
-_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _MAX_TRUST_FILE_BYTES = 16 << 20
 
 
@@ -105,56 +102,20 @@ class TrustStore:
     # --- the file -------------------------------------------------------------------------
 
     def _read(self) -> dict[str, Any]:
-        try:
-            fd = os.open(self.path, os.O_RDONLY | _NOFOLLOW)
-        except OSError:
-            return {}  # missing, a symlink (ELOOP) or unreadable: nothing is trusted
-        try:
-            with os.fdopen(fd, "rb") as handle:
-                raw = handle.read(_MAX_TRUST_FILE_BYTES + 1)
-        except OSError:
-            return {}
-        if len(raw) > _MAX_TRUST_FILE_BYTES:
-            return {}
-        try:
-            doc = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
-            return {}
-        if not isinstance(doc, dict) or doc.get("version") != FORMAT_VERSION:
-            return {}
-        workspaces = doc.get("workspaces")
+        # Missing, a symlink, unreadable or malformed: nothing is trusted.
+        doc = read_state(self.path, version=FORMAT_VERSION, max_bytes=_MAX_TRUST_FILE_BYTES)
+        workspaces = doc.get("workspaces") if doc is not None else None
         return dict(workspaces) if isinstance(workspaces, dict) else {}
 
     def _write(self, workspaces: Mapping[str, Any]) -> None:
-        directory = self.path.parent
         doc = {"version": FORMAT_VERSION, "workspaces": dict(sorted(workspaces.items()))}
-        data = (json.dumps(doc, indent=2, sort_keys=False) + "\n").encode("utf-8")
         try:
-            directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-            if directory.is_symlink():
-                raise ConfigError(
-                    f"{directory} is a symlink; contextree keeps trust approvals only in a real "
-                    "directory",
-                    hint=f"Remove the symlink {directory} and run `contextree trust` again.",
-                )
-            # mkstemp creates a new file (O_EXCL): it never writes through an existing link.
-            fd, tmp = tempfile.mkstemp(dir=directory, prefix=".trust-", suffix=".tmp")
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(data)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                # os.replace renames over the name: a symlink there is replaced, not followed.
-                os.replace(tmp, self.path)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
-                raise
+            write_state(self.path, doc)
         except OSError as exc:
             raise ConfigError(
                 f"cannot write trust approvals to {self.path}: {exc.strerror or exc}",
-                hint="Check that the user state directory is writable, then run "
-                "`contextree trust` again.",
+                hint="Check that the user state directory is a writable real directory (not "
+                "a symlink), then run `contextree trust` again.",
             ) from None
 
 
