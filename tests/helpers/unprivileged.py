@@ -8,11 +8,14 @@ which must be world-readable. ``unprivileged_skip`` says why that is impossible 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import stat
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import contextree
@@ -91,3 +94,17 @@ def run_cli_as_nobody(
         timeout=timeout,
         check=False,
     )
+
+
+@contextlib.contextmanager
+def public_temp_dir(prefix: str) -> Iterator[Path]:
+    """A fresh temporary directory uid 65534 can enter (the default one is root's, 0700);
+    removed afterwards even when a test left parts of it 0555 or 0000."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    path.chmod(0o755)
+    try:
+        yield path
+    finally:
+        for dirpath, _dirs, _files in os.walk(path):
+            os.chmod(dirpath, 0o755)
+        shutil.rmtree(path)

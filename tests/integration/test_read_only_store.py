@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from tests.helpers.cli import run_cli
 from tests.helpers.trees import write_tree
-from tests.helpers.unprivileged import NOBODY, run_cli_as_nobody, unprivileged_skip
+from tests.helpers.unprivileged import (
+    NOBODY,
+    public_temp_dir,
+    run_cli_as_nobody,
+    unprivileged_skip,
+)
 
 _SKIP = unprivileged_skip()
 pytestmark = pytest.mark.skipif(_SKIP is not None, reason=_SKIP or "")
@@ -24,14 +27,8 @@ pytestmark = pytest.mark.skipif(_SKIP is not None, reason=_SKIP or "")
 
 @pytest.fixture
 def public_dir() -> Iterator[Path]:
-    path = Path(tempfile.mkdtemp(prefix="ctx-ro-"))
-    path.chmod(0o755)
-    try:
+    with public_temp_dir("ctx-ro-") as path:
         yield path
-    finally:
-        for dirpath, _dirs, _files in os.walk(path):
-            os.chmod(dirpath, 0o755)
-        shutil.rmtree(path)
 
 
 def _read_only_workspace(public_dir: Path) -> tuple[Path, Path]:
