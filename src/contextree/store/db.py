@@ -123,6 +123,31 @@ class StoreConnection(sqlite3.Connection):
     input_keys_trusted: bool = True
 
 
+def _connect(path: Path, target: str, *, uri: bool = False) -> StoreConnection:
+    """A connection to ``target`` (the store's path, or a ``file:`` URI for it) with the
+    settings every open shares: autocommit, the busy timeout, and ``trusted_schema = OFF``
+    (a store can come with a cloned repository: its schema's SQL never calls a function with
+    side effects)."""
+    try:
+        conn = sqlite3.connect(
+            target,
+            uri=uri,
+            isolation_level=None,
+            check_same_thread=False,
+            timeout=BUSY_TIMEOUT_MS / 1000,
+            factory=StoreConnection,
+        )
+    except sqlite3.Error as exc:
+        raise _open_error(path, exc) from exc
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA trusted_schema = OFF")
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise _open_error(path, exc) from exc
+    return conn
+
+
 class Store:
     """One open store file. Not thread-safe: use one ``Store`` per thread or task owner."""
 
@@ -180,21 +205,8 @@ class Store:
                 ),
             )
         created = not os.path.lexists(path)
+        conn = _connect(path, str(path))
         try:
-            conn = sqlite3.connect(
-                path,
-                isolation_level=None,
-                check_same_thread=False,
-                timeout=BUSY_TIMEOUT_MS / 1000,
-                factory=StoreConnection,
-            )
-        except sqlite3.Error as exc:
-            raise _open_error(path, exc) from exc
-        try:
-            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            # A store can come with a cloned repository: its schema's SQL never calls a
-            # function with side effects.
-            conn.execute("PRAGMA trusted_schema = OFF")
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute(f"PRAGMA synchronous = {synchronous}")
             conn.execute("PRAGMA foreign_keys = ON")
@@ -213,20 +225,8 @@ class Store:
         immutable = not os.access(path.parent, os.W_OK) and not _non_empty(wal)
         query = "immutable=1" if immutable else "mode=ro"
         uri = f"{path.resolve().as_uri()}?{query}"
+        conn = _connect(path, uri, uri=True)
         try:
-            conn = sqlite3.connect(
-                uri,
-                uri=True,
-                isolation_level=None,
-                check_same_thread=False,
-                timeout=BUSY_TIMEOUT_MS / 1000,
-                factory=StoreConnection,
-            )
-        except sqlite3.Error as exc:
-            raise _open_error(path, exc) from exc
-        try:
-            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            conn.execute("PRAGMA trusted_schema = OFF")
             conn.execute("PRAGMA foreign_keys = ON")
             found = current_version(conn)
             if found < LATEST_VERSION:
