@@ -26,6 +26,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from contextree.agents.profile import AgentProfile, parse_profile
 from contextree.config.generation import DEFAULT_SECRET_PATTERNS
+from contextree.config.toml_file import read_toml_file
 from contextree.errors import AgentConfigError, AgentNotFoundError
 from contextree.store.digest import Digest, digest_fields
 
@@ -153,25 +154,9 @@ def load_profile_origin(
     names resolves only inside the profile's directory: no absolute path, no ``~``, no ``..``,
     no symlink out of it, and never a file that ``withheld`` names."""
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise AgentConfigError(
-            f"cannot read agent profile {path}: {exc.strerror or exc}",
-            hint="Check the file's permissions, or move it out of the way.",
-        ) from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise AgentConfigError(
-            f"{path} is not UTF-8 text (byte {exc.start} cannot be decoded)",
-            hint="Save the profile as UTF-8, or move it out of the way.",
-        ) from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise AgentConfigError(
-            f"{path} is not valid TOML: {exc}", hint="Fix the file or move it out of the way."
-        ) from None
+        data, raw = read_toml_file(path, error=AgentConfigError, otherwise="move it out of the way")
+    except FileNotFoundError as exc:
+        raise AgentConfigError(f"cannot read agent profile {path}: {exc.strerror}") from None
     prompts: list[tuple[Path, bytes]] = []
 
     def read(name: str) -> str:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import os
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, get_origin
@@ -31,6 +30,7 @@ from typing import Any, Literal, get_origin
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from contextree.config.generation import GenerationSettings
+from contextree.config.toml_file import read_toml_file
 from contextree.errors import ConfigError
 
 
@@ -134,22 +134,9 @@ class Settings(BaseModel):
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
+        data, _raw = read_toml_file(path, error=ConfigError, otherwise="delete it to use defaults")
     except FileNotFoundError:
         return {}
-    except UnicodeDecodeError as exc:
-        raise ConfigError(
-            f"{path} is not UTF-8 text (byte {exc.start} cannot be decoded); TOML files must be "
-            "UTF-8",
-            hint="Save the file as UTF-8, or delete it to use defaults.",
-        ) from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(
-            f"{path} is not valid TOML: {exc}", hint="Fix the file, or delete it to use defaults."
-        ) from exc
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
     return data
 
 

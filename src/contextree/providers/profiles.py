@@ -13,7 +13,6 @@ import contextlib
 import os
 import re
 import tempfile
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from typing import Any
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from contextree.config.toml_file import read_toml_file
 from contextree.errors import ProviderConfigError
 from contextree.providers.types import CompletionOptions, ProviderType
 
@@ -224,25 +224,11 @@ def load_profile_bytes(path: Path) -> tuple[ProviderProfile, bytes]:
     """Read and validate ``<dir>/<name>.toml``; also the exact bytes that were parsed (what a
     workspace trust approval names)."""
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ProviderConfigError(
-            f"cannot read {path}: {exc.strerror or exc}",
-            hint="Check the file's permissions, or move it out of the way.",
-        ) from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ProviderConfigError(
-            f"{path} is not UTF-8 text (byte {exc.start} cannot be decoded)",
-            hint="Save the profile as UTF-8, or move it out of the way.",
-        ) from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ProviderConfigError(
-            f"{path} is not valid TOML: {exc}", hint="Fix the file or move it out of the way."
-        ) from None
+        data, raw = read_toml_file(
+            path, error=ProviderConfigError, otherwise="move it out of the way"
+        )
+    except FileNotFoundError as exc:
+        raise ProviderConfigError(f"cannot read {path}: {exc.strerror}") from None
     return parse_profile(data, name=path.stem, source=str(path)), raw
 
 
