@@ -72,7 +72,6 @@ from common import machine_info, median, write_json
 from contextree.api import ContextApi, FrameWrite
 from contextree.bootstrap import generation_environment, load_workspace
 from contextree.context.clock import MonotonicClock
-from contextree.context.frame import FrameId
 from contextree.context.generation import run as run_module
 from contextree.context.generation.contracts import (
     ExecutedCall,
@@ -89,13 +88,14 @@ from contextree.context.generation.run import GenerateOptions, GenerateOutcome, 
 from contextree.context.generation.scope import Scope, ScopeRules
 from contextree.context.limits import ProviderLimits
 from contextree.context.queue import FrameGenerationQueue, QueueConfig
+from contextree.core.ids import FrameId
+from contextree.core.tree import display_path
 from contextree.errors import ContextreeError
 from contextree.store.db import Store
 from contextree.store.tree import TreeRows
 from contextree.telemetry import Event, NullObserver
 from contextree.workspace.scan import Scanner
 from contextree.workspace.service import open_store, scan_options
-from contextree.workspace.walk import display_path
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = REPO / "bench" / "results" / "generate.json"

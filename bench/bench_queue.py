@@ -55,7 +55,7 @@ from contextree.agents.registry import AgentRegistry
 from contextree.api import ContextApi
 from contextree.config.settings import ProviderSettings
 from contextree.context.clock import MonotonicClock
-from contextree.context.frame import FrameId, default_frame_type
+from contextree.context.frame import default_frame_type
 from contextree.context.generation.contracts import (
     ExecutedCall,
     FrameResult,
@@ -71,12 +71,12 @@ from contextree.context.generation.provider_execution import ProviderExecution
 from contextree.context.generation.scope import ScopeRules
 from contextree.context.limits import ProviderLimits
 from contextree.context.queue import FrameGenerationQueue, OutcomeStatus, QueueConfig
+from contextree.core.ids import FrameId, NodeId
 from contextree.providers import ProfileEntry, ProfileSource, ProviderHttp, ProviderProfile
 from contextree.providers.registry import ProviderRegistry
 from contextree.store.db import Store
 from contextree.store.tree import TreeRows
 from contextree.telemetry import NullObserver
-from contextree.workspace.merkle import NodeId
 from contextree.workspace.scan import Scanner
 
 REPO = Path(__file__).resolve().parent.parent

@@ -29,7 +29,8 @@ from enum import StrEnum
 from types import MappingProxyType
 
 from contextree.agents.registry import AgentRegistry
-from contextree.context.frame import Basis, BasisKind, Frame, FrameId, compute_frame_id
+from contextree.context.frame import Basis, BasisKind, Frame, compute_frame_id
+from contextree.core.ids import Digest, FrameId, NodeId, digest_bytes, is_digest
 from contextree.errors import (
     AgentCannotWriteError,
     AgentMismatchError,
@@ -44,11 +45,9 @@ from contextree.errors import (
 from contextree.metadata.contract import validate, with_redactions
 from contextree.redaction import Redactor
 from contextree.store.db import Store
-from contextree.store.digest import Digest, digest_bytes, is_digest
 from contextree.store.frames import FrameIdentity, FrameRow, FrameRows, GenerationRow, HeadRow
 from contextree.store.tree import Entry, TreeRows
 from contextree.store.upkeep import DEFAULT_EXAMPLES, VerifyReport, compact, verify_store
-from contextree.workspace.merkle import NodeId
 
 
 def _no_secrets() -> Iterable[str]:

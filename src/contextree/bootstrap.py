@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING
 from contextree.config.generation import DEFAULT_SECRET_PATTERNS
 from contextree.config.paths import user_config_dir, user_config_file
 from contextree.config.settings import Settings, load_settings
+from contextree.core.ids import Digest
 from contextree.errors import ContextreeError, PathNotFoundError, UsageError
 from contextree.store.db import Store
-from contextree.store.digest import Digest
 from contextree.workspace.layout import WorkspaceLayout
 from contextree.workspace.paths import IgnoreOptions
 from contextree.workspace.trust import WorkspaceTrust

@@ -23,8 +23,8 @@ from contextree.bootstrap import (
     provider_dirs,
     workspace_trust,
 )
+from contextree.core.ids import Digest
 from contextree.errors import ContextreeError
-from contextree.store.digest import Digest
 from contextree.workspace.trust import UntrustedWorkspaceError, WorkspaceTrust, file_digest
 
 if TYPE_CHECKING:

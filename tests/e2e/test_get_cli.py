@@ -20,11 +20,10 @@ from contextree.agents.registry import AgentRegistry
 from contextree.api import ContextApi, Lineage
 from contextree.cli.app import app
 from contextree.context.frame import Basis, Frame, default_frame_type
+from contextree.core.ids import NodeId, digest_text
 from contextree.metadata.contract import build_frame_metadata
 from contextree.store.db import Store
-from contextree.store.digest import digest_text
 from contextree.store.tree import TreeRows
-from contextree.workspace.merkle import NodeId
 
 FILES = {
     "src/a.py": "def a():\n    return 1\n",

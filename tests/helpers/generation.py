@@ -14,7 +14,7 @@ from contextree.agents.profile import AgentProfile, AgentRole
 from contextree.agents.registry import AgentRegistry, builtin_profiles
 from contextree.api import ContextApi, Lineage
 from contextree.context.clock import Clock, MonotonicClock
-from contextree.context.frame import Basis, Frame, FrameId, default_frame_type
+from contextree.context.frame import Basis, Frame, default_frame_type
 from contextree.context.generation.contracts import GenerationRequest
 from contextree.context.generation.orchestration import Orchestrator
 from contextree.context.generation.prompt_collection import CollectionLimits, PromptCollector
@@ -22,13 +22,12 @@ from contextree.context.generation.provider_execution import ProviderExecution
 from contextree.context.generation.scope import ScopeRules
 from contextree.context.limits import ProviderLimits
 from contextree.context.queue import FrameGenerationQueue, QueueConfig
+from contextree.core.ids import Digest, FrameId, NodeId, digest_text
 from contextree.metadata.contract import build_frame_metadata
 from contextree.providers import ProfileEntry, ProfileSource, ProviderProfile, ProviderRegistry
 from contextree.store.db import Store
-from contextree.store.digest import Digest, digest_text
 from contextree.store.tree import Entry, TreeRows
 from contextree.telemetry import NullObserver, Observer
-from contextree.workspace.merkle import NodeId
 from contextree.workspace.scan import Scanner
 from tests.fakes.provider_server import FakeProviderServer
 from tests.helpers.trees import write_tree

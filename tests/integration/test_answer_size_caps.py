@@ -23,8 +23,8 @@ from tests.helpers.user_profiles import write_user_fake_profile
 from contextree.agents.registry import AgentRegistry
 from contextree.api import ContextApi
 from contextree.bootstrap import generation_environment, load_workspace
-from contextree.context.frame import FrameId
 from contextree.context.generation.run import GenerateOptions, GenerateOutcome, run_generate
+from contextree.core.ids import FrameId
 from contextree.store.db import Store
 from contextree.telemetry import NullObserver
 from contextree.workspace.service import open_store

@@ -21,11 +21,11 @@ from contextree.agents.registry import AgentRegistry
 from contextree.api import ContextApi
 from contextree.bootstrap import generation_environment, load_workspace
 from contextree.context.generation.run import GenerateOptions, GenerateOutcome, run_generate
+from contextree.core.ids import NodeId
 from contextree.store.db import Store
 from contextree.store.ledger import LedgerRows
 from contextree.store.tree import TreeRows
 from contextree.telemetry import NullObserver
-from contextree.workspace.merkle import NodeId
 from contextree.workspace.service import open_store
 
 TASK_PATH = r"the (?:file|directory) at (\S+) \("

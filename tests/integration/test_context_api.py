@@ -15,7 +15,8 @@ from tests.helpers.trees import write_tree
 from contextree.agents.profile import AgentProfile, AgentRole
 from contextree.agents.registry import AgentRegistry, builtin_profiles
 from contextree.api import ContextApi, FrameWrite, Lineage, NodeView, Ordering
-from contextree.context.frame import Basis, Frame, FrameId, default_frame_type
+from contextree.context.frame import Basis, Frame, default_frame_type
+from contextree.core.ids import Digest, FrameId, NodeId, digest_text
 from contextree.errors import (
     AgentCannotWriteError,
     AgentMismatchError,
@@ -33,10 +34,8 @@ from contextree.errors import (
 from contextree.metadata.contract import build_frame_metadata
 from contextree.metadata.policy import FORBIDDEN_KEYS
 from contextree.store.db import Store
-from contextree.store.digest import Digest, digest_text
 from contextree.store.frames import FrameRows
 from contextree.store.tree import TreeRows
-from contextree.workspace.merkle import NodeId
 from contextree.workspace.scan import Scanner
 
 WRITER = "docs-writer"

@@ -32,10 +32,10 @@ from contextree.context.frame import Basis, Frame
 from contextree.context.generation import metadata_construction
 from contextree.context.generation.provider_execution import ProviderExecution
 from contextree.context.queue import OutcomeStatus
+from contextree.core.ids import EMPTY_DIGEST
 from contextree.errors import MetadataForbiddenKeyError, MetadataForbiddenValueError
 from contextree.metadata import contract
 from contextree.providers import ProviderHttp
-from contextree.store.digest import EMPTY_DIGEST
 from contextree.telemetry import NullObserver
 
 SRC = Path(contextree.__file__).parent

@@ -37,7 +37,6 @@ from tests.helpers.trust import trust_workspace
 import contextree
 from contextree.api import ContextApi, FrameWrite
 from contextree.bootstrap import configured_secret_values, generation_environment, load_workspace
-from contextree.context.frame import FrameId
 from contextree.context.generation.contracts import (
     ExecutedCall,
     FrameResult,
@@ -49,9 +48,9 @@ from contextree.context.generation.executor import NodeStatus
 from contextree.context.generation.run import GenerateOptions, run_generate
 from contextree.context.limits import ProviderLimits
 from contextree.context.queue import FrameGenerationQueue, OutcomeStatus, QueueConfig
+from contextree.core.ids import FrameId, NodeId
 from contextree.errors import AuthFailedError, ServerError
 from contextree.telemetry import RecordingObserver
-from contextree.workspace.merkle import NodeId
 from contextree.workspace.service import open_store
 
 PYPROJECT = Path(contextree.__file__).resolve().parent.parent.parent / "pyproject.toml"

@@ -23,8 +23,8 @@ from tests.helpers.generation import (
 from contextree.config.settings import ProviderSettings
 from contextree.context.generation.provider_execution import ProviderExecution
 from contextree.context.queue import FrameGenerationQueue, OutcomeStatus
+from contextree.core.ids import digest_bytes
 from contextree.providers import ProviderHttp
-from contextree.store.digest import digest_bytes
 from contextree.telemetry import RecordingObserver
 
 KEY_ENV = "FAKE_PROVIDER_KEY"

@@ -57,11 +57,10 @@ from contextree.api import ContextApi, NodeView
 from contextree.bootstrap import configured_secret_values, generation_environment, load_workspace
 from contextree.context.generation.prompt_collection import CollectedPrompt, PromptCollector
 from contextree.context.generation.run import GenerateOptions, GenerateOutcome, run_generate
+from contextree.core.ids import Digest, NodeId
 from contextree.errors import ContextreeError
-from contextree.store.digest import Digest
 from contextree.store.tree import TreeRows
 from contextree.telemetry import Event
-from contextree.workspace.merkle import NodeId
 from contextree.workspace.service import open_store
 
 #: Read at import time: the autouse fixture in tests/conftest.py strips CONTEXTREE_* per test.

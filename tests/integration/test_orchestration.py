@@ -22,14 +22,13 @@ from tests.helpers.generation import (
 )
 
 from contextree.config.settings import ProviderSettings
-from contextree.context.frame import FrameId
 from contextree.context.generation.contracts import FrameResult, PreparedCall, Skip
 from contextree.context.generation.currency import input_key
 from contextree.context.generation.orchestration import DEFAULT_OUTPUT_ESTIMATE, Orchestrator
 from contextree.context.generation.provider_execution import ProviderExecution
+from contextree.core.ids import EMPTY_DIGEST, FrameId, digest_bytes, digest_text
 from contextree.errors import NodeNotInTreeError
 from contextree.providers import ProviderHttp
-from contextree.store.digest import EMPTY_DIGEST, digest_bytes, digest_text
 from contextree.telemetry import RecordingObserver
 
 FILES = {

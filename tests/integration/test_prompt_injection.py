@@ -26,11 +26,10 @@ from contextree.bootstrap import generation_environment, load_workspace
 from contextree.context.generation.executor import NodeStatus
 from contextree.context.generation.prompt_text import render_template
 from contextree.context.generation.run import GenerateOptions, GenerateOutcome, run_generate
+from contextree.core.ids import NodeId, digest_bytes, digest_text
 from contextree.store.db import Store
-from contextree.store.digest import digest_bytes, digest_text
 from contextree.store.tree import TreeRows
 from contextree.telemetry import NullObserver
-from contextree.workspace.merkle import NodeId
 from contextree.workspace.service import open_store
 
 TASK_PATH = r"the (?:file|directory) at (\S+) \("

@@ -16,13 +16,12 @@ from contextree.bootstrap import generation_environment, load_workspace
 from contextree.context.frame import Basis, Frame
 from contextree.context.generation.ledger import RunLedger
 from contextree.context.generation.run import GenerateOptions, run_generate
+from contextree.core.ids import EMPTY_DIGEST, NodeId
 from contextree.errors import UsageError
 from contextree.metadata.contract import build_frame_metadata
 from contextree.store.db import Store
-from contextree.store.digest import EMPTY_DIGEST
 from contextree.store.ledger import LedgerRows
 from contextree.telemetry import RecordingObserver
-from contextree.workspace.merkle import NodeId
 
 #: Names the node of every request, directories included, from the built-in task line.
 TASK_PATH = r"the (?:file|directory) at (\S+) \("

@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 from tests.helpers.trees import OLD_NS, node_ids, scan, write_tree
 
+from contextree.core.ids import content_hash_of, dir_node_id, file_node_id
 from contextree.store.db import Store
 from contextree.store.migrations import migrate
 from contextree.store.tree import TreeRows, lookup_key
 from contextree.workspace.fs import REAL_FS, FileSystem
 from contextree.workspace.hash_pool import HashPool
-from contextree.workspace.merkle import content_hash_of, dir_node_id, file_node_id
 
 
 def test_first_scan_builds_files_and_directories(workspace: Path) -> None:

@@ -17,15 +17,14 @@ from tests.helpers.trees import scan, write_tree
 
 from contextree.agents.registry import AgentRegistry
 from contextree.api import ContextApi, GcReport, Lineage, NodeView
-from contextree.context.frame import Basis, Frame, FrameId, default_frame_type
+from contextree.context.frame import Basis, Frame, default_frame_type
+from contextree.core.ids import FrameId, NodeId, digest_text
 from contextree.errors import StoreError
 from contextree.metadata.contract import build_frame_metadata
 from contextree.store.db import Store
-from contextree.store.digest import digest_text
 from contextree.store.tree import TreeRows
 from contextree.store.upkeep import ProblemKind, VerifyReport
 from contextree.workspace.lock import writer_lock
-from contextree.workspace.merkle import NodeId
 
 AGENT = "docs-writer"
 FILES = {"src/a.py": "A = 1\n", "src/b.py": "B = 2\n", "README.md": "# demo\n"}

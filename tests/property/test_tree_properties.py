@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from tests.helpers.trees import node_ids, scan, write_tree
 
+from contextree.core.tree import parent_path
 from contextree.workspace.fs import FileSystem
-from contextree.workspace.merkle import parent_path
 
 segment = st.sampled_from(["a", "b", "c", "src", "lib", "x.py", "y.txt", "é", "Z"])
 rel_paths = st.lists(segment, min_size=1, max_size=4).map("/".join)

@@ -350,7 +350,7 @@ def test_a_prompt_file_that_scope_rules_withhold_is_never_read(tmp_path: Path, n
 def test_profile_checks_carry_the_digest_of_the_bytes_parsed_and_prompt_files(
     tmp_path: Path,
 ) -> None:
-    from contextree.store.digest import digest_fields
+    from contextree.core.ids import digest_fields
 
     agents = tmp_path / "agents"
     _write(agents / "prompts", "mine.md", "Prompt.\n")

@@ -8,17 +8,16 @@ from dataclasses import replace
 import blake3
 import pytest
 
-from contextree.context.frame import (
-    Basis,
-    BasisKind,
-    Frame,
+from contextree.context.frame import Basis, BasisKind, Frame, compute_frame_id, default_frame_type
+from contextree.core.ids import (
+    EMPTY_DIGEST,
     FrameId,
-    compute_frame_id,
-    default_frame_type,
+    NodeId,
+    digest_bytes,
+    digest_fields,
+    is_digest,
 )
 from contextree.errors import InvalidFrameError
-from contextree.store.digest import EMPTY_DIGEST, digest_bytes, digest_fields, is_digest
-from contextree.workspace.merkle import NodeId
 
 NODE_A = NodeId(bytes(range(32)))
 NODE_B = NodeId(bytes(range(1, 33)))

@@ -11,13 +11,13 @@ from pathlib import Path
 import blake3
 import pytest
 
+from contextree.core.ids import file_node_id
 from contextree.errors import ScanError
 from contextree.store.tree import unpack_sig
 from contextree.workspace import hashing
 from contextree.workspace.fs import FileSystem, stat_sig
 from contextree.workspace.hash_pool import HashPool
 from contextree.workspace.hashing import hash_file, hash_many
-from contextree.workspace.merkle import file_node_id
 
 
 def test_hash_is_blake3_of_the_bytes(tmp_path: Path) -> None:

@@ -6,13 +6,8 @@ import blake3
 from hypothesis import given
 from hypothesis import strategies as st
 
-from contextree.workspace.merkle import (
-    content_hash_of,
-    dir_node_id,
-    file_node_id,
-    join_path,
-    parent_path,
-)
+from contextree.core.ids import content_hash_of, dir_node_id, file_node_id
+from contextree.core.tree import join_path, parent_path
 
 names = st.binary(min_size=1, max_size=8).filter(lambda b: b"/" not in b and b"\0" not in b)
 

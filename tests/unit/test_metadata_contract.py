@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from contextree.core.ids import EMPTY_DIGEST, digest_text
 from contextree.errors import (
     MetadataAgentMismatchError,
     MetadataContractError,
@@ -25,7 +26,6 @@ from contextree.metadata.registry import (
     project_for_read,
     required_for_generated,
 )
-from contextree.store.digest import EMPTY_DIGEST, digest_text
 
 AGENT = "docs-writer"
 GENERATED_KEYS = {

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from contextree.core.ids import digest_text
 from contextree.metadata.policy import (
     CONFIGURED_SECRET,
     CREDENTIAL_PATTERNS,
@@ -15,7 +16,6 @@ from contextree.metadata.policy import (
     secret_class,
 )
 from contextree.metadata.registry import REGISTRY
-from contextree.store.digest import digest_text
 
 #: A fake credential of each class, in CREDENTIAL_PATTERNS order.
 EXAMPLES = (

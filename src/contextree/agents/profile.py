@@ -21,8 +21,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from contextree.core.ids import Digest, digest_fields
 from contextree.errors import AgentConfigError
-from contextree.store.digest import Digest, digest_fields
 
 #: Placeholders a template may use.
 TEMPLATE_PLACEHOLDERS: tuple[str, ...] = ("path", "node_type", "file_size")

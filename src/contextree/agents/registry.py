@@ -27,8 +27,8 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from contextree.agents.profile import AgentProfile, parse_profile
 from contextree.config.generation import DEFAULT_SECRET_PATTERNS
 from contextree.config.toml_file import read_toml_file
+from contextree.core.ids import Digest, digest_fields
 from contextree.errors import AgentConfigError, AgentNotFoundError
-from contextree.store.digest import Digest, digest_fields
 
 BUILTIN_IDS: tuple[str, ...] = ("code-analyzer", "docs-writer", "reader")
 _PACKAGE_DATA = "prompts"

@@ -24,12 +24,12 @@ from contextree.bootstrap import (
 from contextree.cli.errors import user_errors
 from contextree.cli.output import CliState, emit_json, human_bytes, plural, term_name
 from contextree.cli.trust_cmds import print_trust_notice
+from contextree.core.ids import NodeId
+from contextree.core.tree import display_path
 from contextree.errors import FrameNotFoundError, UsageError
 from contextree.metadata.registry import project_for_read
 from contextree.store.tree import TreeRows
-from contextree.workspace.merkle import NodeId
 from contextree.workspace.paths import resolve_typed_path
-from contextree.workspace.walk import display_path
 
 COMBINE_SEPARATOR = "\n\n---\n\n"
 

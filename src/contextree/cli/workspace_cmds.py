@@ -18,6 +18,7 @@ from contextree.cli.output import (
     term_name,
 )
 from contextree.cli.trust_cmds import print_trust_notice
+from contextree.core.tree import display_path
 from contextree.store.tree import ScanRow
 from contextree.workspace.scan import ScanReport
 from contextree.workspace.service import (
@@ -26,7 +27,6 @@ from contextree.workspace.service import (
     scan_workspace,
     workspace_status,
 )
-from contextree.workspace.walk import display_path
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print a JSON document instead of text.")]
 _LIST_CAP = 20

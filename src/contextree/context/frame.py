@@ -16,15 +16,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
-from typing import NewType
 
 import blake3
 
+from contextree.core.ids import FrameId, NodeId
 from contextree.errors import InvalidFrameError
-from contextree.workspace.merkle import NodeId
-
-#: 32 raw bytes of BLAKE3 naming one frame.
-FrameId = NewType("FrameId", bytes)
 
 ID_BYTES = 32
 _U64 = struct.Struct(">Q")

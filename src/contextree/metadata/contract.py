@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from contextree.core.ids import is_digest
 from contextree.errors import (
     MetadataAgentMismatchError,
     MetadataForbiddenKeyError,
@@ -40,7 +41,6 @@ from contextree.metadata.registry import (
     required_for_generated,
 )
 from contextree.redaction import format_counts, parse_counts
-from contextree.store.digest import is_digest
 
 
 def validate(

@@ -18,13 +18,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 
+from contextree.core.ids import is_digest
 from contextree.redaction import (
     CREDENTIAL_PATTERNS,
     MIN_CONFIGURED_SECRET_LENGTH,
     CredentialPattern,
     first_credential,
 )
-from contextree.store.digest import is_digest
 
 __all__ = [
     "CONFIGURED_SECRET",

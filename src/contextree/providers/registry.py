@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from contextree.core.ids import Digest, digest_fields
 from contextree.errors import ProviderConfigError
 from contextree.providers.anthropic import AnthropicClient
 from contextree.providers.base import ProviderClient
@@ -31,7 +32,6 @@ from contextree.providers.profiles import (
 from contextree.providers.structural import StructuralClient
 from contextree.providers.types import ProviderType
 from contextree.providers.wire import HttpProviderClient
-from contextree.store.digest import Digest, digest_fields
 
 #: Whether a workspace profile file, with the digest of the bytes parsed, is trusted (see
 #: ``contextree.workspace.trust``); the composition root decides.

@@ -19,8 +19,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 
+from contextree.core.ids import digest_bytes
 from contextree.errors import StoreError
-from contextree.store.digest import digest_bytes
 from contextree.store.frames import FrameIdentity, FrameRows
 
 #: How many examples of each kind of problem a report keeps.

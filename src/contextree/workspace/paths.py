@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from contextree.core.tree import display_path
 from contextree.errors import PathNotFoundError
 from contextree.store.tree import Entry, TreeRows, lookup_key
 from contextree.workspace.ignore import (
@@ -25,7 +26,6 @@ from contextree.workspace.ignore import (
     NEVER_SCANNED,
     IgnoreRules,
 )
-from contextree.workspace.walk import display_path
 
 _IGNORE_FILE_CAP = 1 << 20
 _VENV_MARKER = "pyvenv.cfg"

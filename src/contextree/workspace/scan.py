@@ -21,13 +21,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from contextree.core.ids import dir_node_id, file_node_id
+from contextree.core.tree import display_path, parent_path
 from contextree.store.db import Store
 from contextree.store.tree import IndexRow, NewRow, ScanRow, TreeRows
 from contextree.workspace.fs import REAL_FS, FileSystem, Sig, sig_size_mtime
 from contextree.workspace.hashing import ChunkHook, Hasher, Outcome
 from contextree.workspace.layout import O_NOFOLLOW, symlink_refused
-from contextree.workspace.merkle import dir_node_id, file_node_id, parent_path
-from contextree.workspace.walk import FilesHook, Walker, WalkResult, display_path
+from contextree.workspace.walk import FilesHook, Walker, WalkResult
 
 #: Files modified within this window before the previous scan started are re-read even when
 #: their stat signature is unchanged (coarse filesystem timestamps, as git's racy-clean rule).

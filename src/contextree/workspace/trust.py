@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from contextree.config.paths import user_state_dir
+from contextree.core.ids import Digest, digest_fields
 from contextree.errors import ConfigError
 from contextree.state_file import read_state, write_state
-from contextree.store.digest import Digest, digest_fields
 
 TRUST_FILE_NAME = "trust.json"
 FORMAT_VERSION = 1

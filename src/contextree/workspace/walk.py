@@ -37,11 +37,6 @@ _IGNORE_FILE_CAP = 1 << 20  # an ignore file larger than this is almost certainl
 FilesHook = Callable[[list[tuple[bytes, StatSig | None, int]]], None]
 
 
-def display_path(rel_path: bytes) -> str:
-    """A printable form of a raw relative path (undecodable bytes shown as ``\\xNN``)."""
-    return rel_path.decode("utf-8", "backslashreplace") if rel_path else "."
-
-
 def _special_kind(mode: int) -> str:
     if stat.S_ISFIFO(mode):
         return "fifo"

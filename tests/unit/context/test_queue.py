@@ -16,7 +16,6 @@ from tests.fakes.orchestration import CommitsAnswer, answered
 
 from contextree import errors
 from contextree.context.clock import MonotonicClock
-from contextree.context.frame import FrameId
 from contextree.context.generation.contracts import (
     ExecutedCall,
     FrameResult,
@@ -33,8 +32,8 @@ from contextree.context.queue import (
     QueueFullError,
     RequestOutcome,
 )
+from contextree.core.ids import FrameId, NodeId
 from contextree.telemetry.events import RecordingObserver
-from contextree.workspace.merkle import NodeId
 
 SEED = 1234
 

@@ -10,7 +10,6 @@ from tests.fakes.orchestration import CommitsAnswer, answered
 from tests.helpers.plans import entries_of, spec_for
 
 from contextree import errors
-from contextree.context.frame import FrameId
 from contextree.context.generation.contracts import (
     ExecutedCall,
     FrameResult,
@@ -28,6 +27,7 @@ from contextree.context.generation.executor import (
 from contextree.context.generation.plan import GenerationPlan, build_plan
 from contextree.context.limits import ProviderLimits
 from contextree.context.queue import FrameGenerationQueue, QueueConfig
+from contextree.core.ids import FrameId
 from contextree.telemetry.events import RecordingObserver
 
 # A slow, deep branch (deep/...) beside a quick, shallow one (top/...).

@@ -9,10 +9,10 @@ from collections.abc import Sequence
 import pytest
 
 from contextree.api import FrameWrite
-from contextree.context.frame import Basis, Frame, FrameId
+from contextree.context.frame import Basis, Frame
 from contextree.context.generation.frame_writer import FrameWriter
+from contextree.core.ids import FrameId, NodeId
 from contextree.errors import ContextreeError, MetadataForbiddenValueError, StoreError
-from contextree.workspace.merkle import NodeId
 
 
 class RecordingSink:

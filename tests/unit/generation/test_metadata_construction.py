@@ -11,10 +11,10 @@ import pytest
 from contextree.context.generation import metadata_construction
 from contextree.context.generation.contracts import GeneratedMetadata
 from contextree.context.generation.metadata_construction import frame_metadata
+from contextree.core.ids import Digest, digest_text
 from contextree.errors import MetadataValueFormatError
 from contextree.metadata import contract
 from contextree.metadata.registry import required_for_generated
-from contextree.store.digest import Digest, digest_text
 
 META = GeneratedMetadata(
     agent_id="tester",

@@ -28,8 +28,8 @@ from contextree.context.generation.prompt_collection import (
 )
 from contextree.context.generation.prompt_text import BLOCK_SEPARATOR, CUT_NOTE
 from contextree.context.generation.scope import Scope
+from contextree.core.ids import EMPTY_DIGEST, digest_text
 from contextree.providers.types import ChildFrame, DirectorySubject, FileSubject
-from contextree.store.digest import EMPTY_DIGEST, digest_text
 
 A_PY = "def a():\n    return 1\n"
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 2

@@ -16,9 +16,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Literal, Protocol
 
-from contextree.context.frame import FrameId
-from contextree.store.digest import Digest
-from contextree.workspace.merkle import NodeId
+from contextree.core.ids import Digest, FrameId, NodeId
 
 NodeKind = Literal["file", "dir"]
 PromptRole = Literal["system", "user", "assistant"]

@@ -23,8 +23,8 @@ from enum import StrEnum
 from contextree.context.generation.contracts import Priority
 from contextree.context.generation.plan import GenerationPlan, PlanItem
 from contextree.context.queue import FrameGenerationQueue, OutcomeStatus, RequestOutcome
+from contextree.core.tree import display_path
 from contextree.telemetry import Event, EventValue, Observer, safe_emit
-from contextree.workspace.walk import display_path
 
 
 class Schedule(StrEnum):

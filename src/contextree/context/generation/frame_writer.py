@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from contextree.api import FrameWrite
-from contextree.context.frame import FrameId
+from contextree.core.ids import FrameId
 from contextree.errors import ContextreeError
 
 

@@ -30,9 +30,9 @@ from pathlib import Path
 from contextree.api import ContextApi
 from contextree.context.generation.executor import GenerationResult, NodeResult, NodeStatus
 from contextree.context.generation.plan import GenerationPlan
+from contextree.core.ids import NodeId
 from contextree.store.db import DiskFullError, Store
 from contextree.store.ledger import LedgerRows, RunNodeRow, RunRow
-from contextree.workspace.merkle import NodeId
 
 #: Node results buffered before a ledger write (or sooner, after ``FLUSH_SECONDS``).
 BATCH = 64

@@ -40,12 +40,12 @@ from contextree.context.generation.prompt_collection import (
 )
 from contextree.context.generation.provider_execution import ProviderExecution
 from contextree.context.generation.scope import Scope
+from contextree.core.ids import EMPTY_DIGEST, Digest, digest_bytes
+from contextree.core.tree import display_path
 from contextree.errors import NodeNotInTreeError
 from contextree.providers.profiles import STRUCTURAL, STRUCTURAL_MODEL
-from contextree.store.digest import EMPTY_DIGEST, Digest, digest_bytes
 from contextree.store.tree import Entry, TreeRows
 from contextree.telemetry import EventValue
-from contextree.workspace.walk import display_path
 
 #: Output tokens assumed when a profile sets no max_tokens.
 DEFAULT_OUTPUT_ESTIMATE = 1024

@@ -23,10 +23,10 @@ from contextree.context.generation.currency import (
     MISSING_CHILD,
     CurrencyKeys,
 )
+from contextree.core.ids import NodeId
+from contextree.core.tree import display_path, parent_path
 from contextree.errors import RuntimeFailure, UsageError
 from contextree.store.tree import Entry
-from contextree.workspace.merkle import NodeId, parent_path
-from contextree.workspace.walk import display_path
 
 HEAD_REUSE = "head_reuse"
 _MISSING_LIST_CAP = 20

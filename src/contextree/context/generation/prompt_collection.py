@@ -45,14 +45,13 @@ from contextree.context.generation.prompt_text import (
     user_message,
 )
 from contextree.context.generation.scope import Scope, ScopeRules
+from contextree.core.ids import NodeId, digest_text
+from contextree.core.tree import display_path
 from contextree.errors import RuntimeFailure
 from contextree.providers.types import ChildFrame, DirectorySubject, FileSubject, Subject
 from contextree.redaction import Redactor, holds_private_key_json
 from contextree.sniff import binary_kind
-from contextree.store.digest import digest_text
 from contextree.store.tree import Entry, TreeRows
-from contextree.workspace.merkle import NodeId
-from contextree.workspace.walk import display_path
 
 _READ_CHUNK = 1 << 20
 #: Bytes of a file handed to the structural provider (it reads structure, not every byte).

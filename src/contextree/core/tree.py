@@ -1,0 +1,40 @@
+"""Tree nodes and workspace-relative paths: the ``TreeNode`` type and the path helpers.
+
+Owns the one shape of a node of the scanned tree (what ``store.tree`` reads back) and how a
+raw relative path is joined, cut to its parent and shown. Paths are raw bytes, ``/``-separated,
+relative to the workspace root (the root itself is the empty path). Nothing here touches the
+filesystem or the store.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from contextree.core.ids import NodeId, NodeKind
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TreeNode:
+    """One node of the current tree."""
+
+    path: bytes
+    kind: NodeKind
+    node_id: NodeId
+    size: int | None
+    content_hash: bytes | None
+
+
+def join_path(parent: bytes, name: bytes) -> bytes:
+    """Relative path of ``name`` inside ``parent`` (the root is the empty path)."""
+    return name if not parent else parent + b"/" + name
+
+
+def parent_path(rel_path: bytes) -> bytes:
+    """Relative path of the directory holding ``rel_path`` (the root's children have the root)."""
+    cut = rel_path.rfind(b"/")
+    return b"" if cut < 0 else rel_path[:cut]
+
+
+def display_path(rel_path: bytes) -> str:
+    """A printable form of a raw relative path (undecodable bytes shown as ``\\xNN``)."""
+    return rel_path.decode("utf-8", "backslashreplace") if rel_path else "."
