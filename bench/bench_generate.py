@@ -70,7 +70,8 @@ from typing import Any, NamedTuple
 
 from common import machine_info, median, write_json
 from contextree.api import ContextApi, FrameWrite
-from contextree.bootstrap import generation_environment, load_workspace
+from contextree.bootstrap import load_workspace, open_store, scan_options
+from contextree.bootstrap.generation import generation_environment
 from contextree.context.clock import MonotonicClock
 from contextree.context.generation import run as run_module
 from contextree.context.generation.contracts import (
@@ -80,11 +81,12 @@ from contextree.context.generation.contracts import (
     PreparedCall,
 )
 from contextree.context.generation.executor import Executor, NodeStatus, Schedule
+from contextree.context.generation.inputs import GenerateOptions
 from contextree.context.generation.orchestration import Orchestrator
 from contextree.context.generation.plan import PlanSpec, build_plan
 from contextree.context.generation.prompt_collection import PromptCollector
 from contextree.context.generation.provider_execution import ProviderExecution
-from contextree.context.generation.run import GenerateOptions, GenerateOutcome, run_generate
+from contextree.context.generation.run import GenerateOutcome, run_generate
 from contextree.context.generation.scope import Scope, ScopeRules
 from contextree.context.limits import ProviderLimits
 from contextree.context.queue import FrameGenerationQueue, QueueConfig
@@ -95,7 +97,6 @@ from contextree.store.db import Store
 from contextree.store.tree import TreeRows
 from contextree.telemetry import Event, NullObserver
 from contextree.workspace.scan import Scanner
-from contextree.workspace.service import open_store, scan_options
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = REPO / "bench" / "results" / "generate.json"

@@ -1,3 +1,74 @@
-"""contextree: AI-generated context frames for a code workspace, kept in a Merkle tree."""
+"""contextree: AI-generated context frames for a code workspace, kept in a Merkle tree.
 
-__version__ = "0.1.0"
+The stable library surface is what ``__all__`` names: ``open_workspace`` returns a
+``Workspace`` whose methods are the CLI's use cases (``scan``, ``status``, ``generate``
+(async), ``get``, ``verify``, ``gc``, ``untrusted``, ``trust``, ...), taking paths relative to
+the workspace and returning frozen values; errors are the ``contextree.errors`` tree. Everything
+else is internal. The facade is imported on first use, so ``import contextree`` stays cheap::
+
+    import asyncio
+    import contextree
+
+    with contextree.open_workspace("path/to/repo") as ws:
+        asyncio.run(ws.generate())
+        print(ws.get("src/app.py").text)
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from contextree.errors import (
+    AgentNotFoundError,
+    ConfigError,
+    ContextreeError,
+    FrameNotFoundError,
+    PathNotFoundError,
+    ProviderError,
+    RuntimeFailure,
+    UntrustedWorkspaceError,
+    UsageError,
+    WorkspaceBusyError,
+    WorkspaceError,
+)
+from contextree.version import __version__
+
+if TYPE_CHECKING:
+    from contextree.facade import FrameRecord, NodeFrames, Workspace, open_workspace
+
+
+__all__ = [
+    "AgentNotFoundError",
+    "ConfigError",
+    "ContextreeError",
+    "FrameNotFoundError",
+    "FrameRecord",
+    "NodeFrames",
+    "PathNotFoundError",
+    "ProviderError",
+    "RuntimeFailure",
+    "UntrustedWorkspaceError",
+    "UsageError",
+    "Workspace",
+    "WorkspaceBusyError",
+    "WorkspaceError",
+    "__version__",
+    "open_workspace",
+]
+
+_FACADE = frozenset({"FrameRecord", "NodeFrames", "Workspace", "open_workspace"})
+
+
+def __getattr__(name: str) -> Any:
+    """The facade's names, imported when first asked for (``--version`` never loads them)."""
+    if name in _FACADE:
+        from contextree import facade
+
+        value = getattr(facade, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'contextree' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | _FACADE)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from contextree.bootstrap import (
-    Workspace,
+    WorkspaceSetup,
     agent_dirs,
     load_agents,
     load_providers,
@@ -24,12 +24,12 @@ from contextree.bootstrap import (
     workspace_trust,
 )
 from contextree.core.ids import Digest
-from contextree.errors import ContextreeError
-from contextree.workspace.trust import UntrustedWorkspaceError, WorkspaceTrust, file_digest
+from contextree.errors import ContextreeError, UntrustedWorkspaceError
+from contextree.workspace.trust import WorkspaceTrust, file_digest
 
 if TYPE_CHECKING:
     from contextree.agents.registry import AgentRegistry
-    from contextree.context.generation.run import GenerateOptions, GenerationEnvironment
+    from contextree.context.generation.inputs import GenerateOptions, GenerationEnvironment
     from contextree.providers import ProfileEntry
 
 
@@ -62,7 +62,7 @@ def _toml_files(directory: Path) -> list[Path]:
         return []
 
 
-def untrusted_workspace_files(ws: Workspace) -> list[Path]:
+def untrusted_workspace_files(ws: WorkspaceSetup) -> list[Path]:
     """The workspace profile files this user has not approved as they are now. Cheap: never
     imports the provider stack (a provider file is named by its bytes alone)."""
     from contextree.agents.registry import check_dirs
@@ -81,7 +81,7 @@ def untrusted_workspace_files(ws: Workspace) -> list[Path]:
     return found
 
 
-def trust_notice(ws: Workspace) -> str | None:
+def trust_notice(ws: WorkspaceSetup) -> str | None:
     """One line for commands that keep working in an untrusted workspace (``scan``,
     ``status``, ``get``, a structural ``generate``); None when everything is trusted."""
     try:
@@ -99,7 +99,7 @@ def trust_notice(ws: Workspace) -> str | None:
     )
 
 
-def _relative(ws: Workspace, path: Path) -> str:
+def _relative(ws: WorkspaceSetup, path: Path) -> str:
     try:
         return path.relative_to(ws.layout.root).as_posix()
     except ValueError:
@@ -110,7 +110,7 @@ def _printable(text: str) -> str:
     return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
 
 
-def trust_review(ws: Workspace) -> list[TrustItem]:
+def trust_review(ws: WorkspaceSetup) -> list[TrustItem]:
     """Every workspace provider and agent profile file, with what it does and whether it
     is trusted; broken files too (approving one is harmless: it cannot be used)."""
     trust = workspace_trust(ws)
@@ -119,7 +119,7 @@ def trust_review(ws: Workspace) -> list[TrustItem]:
     return items
 
 
-def _provider_items(ws: Workspace, trust: WorkspaceTrust) -> list[TrustItem]:
+def _provider_items(ws: WorkspaceSetup, trust: WorkspaceTrust) -> list[TrustItem]:
     from contextree.providers import ProfileSource
 
     providers = load_providers(ws, trust=trust)
@@ -168,7 +168,7 @@ def _broken_item(
     )
 
 
-def _agent_items(ws: Workspace, trust: WorkspaceTrust) -> list[TrustItem]:
+def _agent_items(ws: WorkspaceSetup, trust: WorkspaceTrust) -> list[TrustItem]:
     agents = load_agents(ws, trust=trust)
     workspace_dir = agent_dirs(ws.layout)[1]
     items = []
@@ -206,7 +206,7 @@ def _agent_items(ws: Workspace, trust: WorkspaceTrust) -> list[TrustItem]:
 
 
 def require_trusted_run(
-    ws: Workspace, env: GenerationEnvironment, options: GenerateOptions, *, command: str
+    ws: WorkspaceSetup, env: GenerationEnvironment, options: GenerateOptions, *, command: str
 ) -> str | None:
     """Refuse (exit 2, before any request) a run that would call a non-structural provider
     through an untrusted workspace provider or agent profile, or that would use a name an
@@ -215,7 +215,7 @@ def require_trusted_run(
     The workspace ``config.toml`` is not a trust subject: it can only pick among profiles
     that are each checked here, and its security and spend settings only tighten the user's.
     """
-    from contextree.context.generation.run import resolve
+    from contextree.context.generation.inputs import resolve
     from contextree.providers.registry import untrusted_profile_error
 
     resolved = resolve(env, options, preflight=False)
@@ -241,14 +241,13 @@ def require_trusted_run(
     return trust_notice(ws)
 
 
-def _refuse_unadopted_store(ws: Workspace, env: GenerationEnvironment, command: str) -> None:
+def _refuse_unadopted_store(ws: WorkspaceSetup, env: GenerationEnvironment, command: str) -> None:
     """A store contextree did not create for this user here (it came with a clone, or predates
     store records) counts none of its frames as current, so a run through a provider would pay
     to regenerate every one of them: refuse, and say how to keep or drop them. A store with
     no frames, and an offline run, go ahead."""
-    from contextree.api import ContextApi
-
-    frames = sum(count for _, _, count in ContextApi(env.store, env.agents).heads_in_tree())
+    api = env.parts.api(env, redact=env.settings.generation.redact)
+    frames = sum(count for _, _, count in api.heads_in_tree())
     if frames == 0:
         return
     raise UntrustedWorkspaceError(
@@ -277,7 +276,7 @@ def _user_profile_replaced(agents: AgentRegistry, agent_id: str) -> str | None:
 
 
 def _untrusted_agent_error(
-    ws: Workspace,
+    ws: WorkspaceSetup,
     path: Path,
     prompt_files: tuple[Path, ...],
     entry: ProfileEntry,

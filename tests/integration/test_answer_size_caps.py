@@ -22,12 +22,13 @@ from tests.helpers.user_profiles import write_user_fake_profile
 
 from contextree.agents.registry import AgentRegistry
 from contextree.api import ContextApi
-from contextree.bootstrap import generation_environment, load_workspace
-from contextree.context.generation.run import GenerateOptions, GenerateOutcome, run_generate
+from contextree.bootstrap import load_workspace, open_store
+from contextree.bootstrap.generation import generation_environment
+from contextree.context.generation.inputs import GenerateOptions
+from contextree.context.generation.run import GenerateOutcome, run_generate
 from contextree.core.ids import FrameId
 from contextree.store.db import Store
 from contextree.telemetry import NullObserver
-from contextree.workspace.service import open_store
 
 MIB = 1 << 20
 BIG = 50 * 1000 * 1000

@@ -9,10 +9,11 @@ from tests.fakes.provider_server import FakeProviderServer
 from tests.helpers.trees import write_tree
 from tests.helpers.user_profiles import write_user_fake_profile
 
-from contextree.bootstrap import generation_environment, load_workspace
-from contextree.context.generation.run import GenerateOptions, run_generate
+from contextree.bootstrap import load_workspace, open_store
+from contextree.bootstrap.generation import generation_environment
+from contextree.context.generation.inputs import GenerateOptions
+from contextree.context.generation.run import run_generate
 from contextree.telemetry import NullObserver
-from contextree.workspace.service import open_store
 
 TASK_PATH = r"the (?:file|directory) at (\S+) \("
 FILES = {"a.py": "A = 1\n", "src/b.py": "B = 2\n", "src/c.py": "C = 3\n"}

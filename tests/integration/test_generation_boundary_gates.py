@@ -36,7 +36,8 @@ from tests.helpers.trust import trust_workspace
 
 import contextree
 from contextree.api import ContextApi, FrameWrite
-from contextree.bootstrap import configured_secret_values, generation_environment, load_workspace
+from contextree.bootstrap import configured_secret_values, load_workspace, open_store
+from contextree.bootstrap.generation import generation_environment
 from contextree.context.generation.contracts import (
     ExecutedCall,
     FrameResult,
@@ -45,13 +46,13 @@ from contextree.context.generation.contracts import (
     Skip,
 )
 from contextree.context.generation.executor import NodeStatus
-from contextree.context.generation.run import GenerateOptions, run_generate
+from contextree.context.generation.inputs import GenerateOptions
+from contextree.context.generation.run import run_generate
 from contextree.context.limits import ProviderLimits
 from contextree.context.queue import FrameGenerationQueue, OutcomeStatus, QueueConfig
 from contextree.core.ids import FrameId, NodeId
 from contextree.errors import AuthFailedError, ServerError
 from contextree.telemetry import RecordingObserver
-from contextree.workspace.service import open_store
 
 PYPROJECT = Path(contextree.__file__).resolve().parent.parent.parent / "pyproject.toml"
 QUEUE = "contextree.context.queue"

@@ -54,14 +54,15 @@ from tests.helpers.trees import write_tree
 from tests.helpers.trust import trust_workspace
 
 from contextree.api import ContextApi, NodeView
-from contextree.bootstrap import configured_secret_values, generation_environment, load_workspace
+from contextree.bootstrap import configured_secret_values, load_workspace, open_store
+from contextree.bootstrap.generation import generation_environment
+from contextree.context.generation.inputs import GenerateOptions
 from contextree.context.generation.prompt_collection import CollectedPrompt, PromptCollector
-from contextree.context.generation.run import GenerateOptions, GenerateOutcome, run_generate
+from contextree.context.generation.run import GenerateOutcome, run_generate
 from contextree.core.ids import Digest, NodeId
 from contextree.errors import ContextreeError
 from contextree.store.tree import TreeRows
 from contextree.telemetry import Event
-from contextree.workspace.service import open_store
 
 #: Read at import time: the autouse fixture in tests/conftest.py strips CONTEXTREE_* per test.
 UPDATE = os.environ.get("CONTEXTREE_UPDATE_PARITY") == "1"
@@ -505,13 +506,6 @@ _PINNED_HEADERS = frozenset({"accept", "anthropic-version", "content-type"})
 _KEY_NAMES = {KEY: "<KEY>", WRONG_KEY: "<WRONG_KEY>"}
 
 
-def _error_class(error: BaseException) -> str:
-    named = getattr(error, "error_class", None)
-    if isinstance(named, str):
-        return named
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", type(error).__name__).lower()
-
-
 def retry_section(run: Run) -> dict[str, Any]:
     """Attempts, retries and the terminal error of the target, from the queue's events and the
     fake clock alone (P3): nothing here is inferred from counts or outcomes."""
@@ -545,7 +539,7 @@ def retry_section(run: Run) -> dict[str, Any]:
         terminal_class = str(failed[-1].data["error_class"])
         terminal_message = str(failed[-1].data["message"])
     elif run.error is not None:
-        terminal_class, terminal_message = _error_class(run.error), run.error.message
+        terminal_class, terminal_message = run.error.error_class, run.error.message
     return {
         "attempt_count": attempts,
         "retry_event_count": len(retries),

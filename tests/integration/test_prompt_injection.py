@@ -22,15 +22,16 @@ from tests.helpers.trees import write_tree
 
 from contextree.agents.registry import AgentRegistry
 from contextree.api import ContextApi
-from contextree.bootstrap import generation_environment, load_workspace
+from contextree.bootstrap import load_workspace, open_store
+from contextree.bootstrap.generation import generation_environment
 from contextree.context.generation.executor import NodeStatus
+from contextree.context.generation.inputs import GenerateOptions
 from contextree.context.generation.prompt_text import render_template
-from contextree.context.generation.run import GenerateOptions, GenerateOutcome, run_generate
+from contextree.context.generation.run import GenerateOutcome, run_generate
 from contextree.core.ids import NodeId, digest_bytes, digest_text
 from contextree.store.db import Store
 from contextree.store.tree import TreeRows
 from contextree.telemetry import NullObserver
-from contextree.workspace.service import open_store
 
 TASK_PATH = r"the (?:file|directory) at (\S+) \("
 AGENT = "docs-writer"

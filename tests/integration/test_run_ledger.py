@@ -12,10 +12,12 @@ from tests.helpers.profiles import write_fake_profile
 from tests.helpers.trees import write_tree
 
 from contextree.api import ContextApi, Lineage
-from contextree.bootstrap import generation_environment, load_workspace
-from contextree.context.frame import Basis, Frame
+from contextree.bootstrap import load_workspace
+from contextree.bootstrap.generation import generation_environment
+from contextree.context.generation.inputs import GenerateOptions
 from contextree.context.generation.ledger import RunLedger
-from contextree.context.generation.run import GenerateOptions, run_generate
+from contextree.context.generation.run import run_generate
+from contextree.core.frame import Basis, Frame
 from contextree.core.ids import EMPTY_DIGEST, NodeId
 from contextree.errors import UsageError
 from contextree.metadata.contract import build_frame_metadata

@@ -322,3 +322,23 @@ class AgentRegistry:
     def replaced(self, agent_id: str) -> tuple[str, ...]:
         """Sources of the profiles ``agent_id`` replaced, earliest first."""
         return tuple(self._replaced.get(agent_id, ()))
+
+    def choose(self, asked: str | None, default: str) -> AgentProfile:
+        """The one rule for which agent a command uses: the ``asked`` one (``--agent``), else
+        the ``default`` (the workspace's ``default_agent``) when it is a usable writer, else
+        the only writer. Used by ``generate`` and ``get`` alike; whether the agent may write
+        is the caller's question."""
+        if asked is not None:
+            return self.get(asked)
+        found = self.find(default)
+        if found is not None and found.can_write:
+            return found
+        writers = self.writers()
+        if len(writers) == 1:
+            return writers[0]
+        names = ", ".join(w.id for w in writers) or "none"
+        raise AgentNotFoundError(
+            f"no agent given and the default agent {default!r} is not a usable writer; "
+            f"writers: {names}",
+            hint="Pass --agent ID, or set default_agent in .contextree/config.toml.",
+        )

@@ -12,7 +12,7 @@ import typer
 
 from contextree.agents.profile import AgentProfile
 from contextree.agents.registry import BUILTIN_IDS, AgentRegistry, ProfileCheck
-from contextree.bootstrap import Workspace, check_agents, load_agents, load_workspace
+from contextree.bootstrap import WorkspaceSetup, check_agents, load_agents, load_workspace
 from contextree.cli.errors import user_errors
 from contextree.cli.output import CliState, emit_json, term_name
 from contextree.errors import AgentNotFoundError
@@ -179,7 +179,7 @@ def validate_cmd(
         raise typer.Exit(2)
 
 
-def _default_agent_problem(ws: Workspace, checks: list[ProfileCheck]) -> str | None:
+def _default_agent_problem(ws: WorkspaceSetup, checks: list[ProfileCheck]) -> str | None:
     if any(c.error is not None for c in checks):
         return None  # the registry cannot be built; the file errors say why
     registry = load_agents(ws)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from contextree import __version__
+from contextree.version import __version__
 
 if TYPE_CHECKING:
     from typer import _click as click  # typer's own click, which its groups are built on

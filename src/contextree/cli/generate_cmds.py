@@ -13,11 +13,8 @@ from typing import Annotated
 
 import typer
 
-from contextree.bootstrap import (
-    Workspace,
-    generation_environment,
-    load_workspace,
-)
+from contextree.bootstrap import WorkspaceSetup, load_workspace, open_store
+from contextree.bootstrap.generation import generation_environment
 from contextree.cli.errors import user_errors
 from contextree.cli.generate_view import RunView, outcome_json, print_summary
 from contextree.cli.output import (
@@ -29,12 +26,12 @@ from contextree.cli.output import (
 )
 from contextree.context.generation.control import RunControl
 from contextree.context.generation.executor import FailurePolicy, NodeStatus, Schedule
-from contextree.context.generation.run import GenerateOptions, GenerateOutcome, run_generate
+from contextree.context.generation.inputs import GenerateOptions
+from contextree.context.generation.run import GenerateOutcome, run_generate
 from contextree.errors import ContextreeError
 from contextree.store.db import Store
 from contextree.telemetry import JsonLinesObserver, MultiObserver, Observer
 from contextree.trust_review import require_trusted_run
-from contextree.workspace.service import open_store
 
 PathArg = Annotated[
     str | None,
@@ -245,7 +242,7 @@ def _exit_code(outcome: GenerateOutcome, control: RunControl) -> int:
     return 0 if outcome.result.succeeded and outcome.disk_full is None else 1
 
 
-def _disk_full_error(ws: Workspace, outcome: GenerateOutcome) -> ContextreeError | None:
+def _disk_full_error(ws: WorkspaceSetup, outcome: GenerateOutcome) -> ContextreeError | None:
     if outcome.disk_full is None:
         return None
     kept = outcome.result.count(NodeStatus.DONE)
@@ -258,7 +255,7 @@ def _disk_full_error(ws: Workspace, outcome: GenerateOutcome) -> ContextreeError
 
 def _report(
     state: CliState,
-    ws: Workspace,
+    ws: WorkspaceSetup,
     outcome: GenerateOutcome,
     control: RunControl,
     seconds: float,
@@ -295,7 +292,7 @@ def _report(
 
 def _generate(
     state: CliState,
-    ws: Workspace,
+    ws: WorkspaceSetup,
     store: Store,
     options: GenerateOptions,
     control: RunControl,

@@ -24,7 +24,7 @@ from contextree.bootstrap import (
 from contextree.cli.errors import user_errors
 from contextree.cli.output import CliState, emit_json, human_bytes, plural, term_name
 from contextree.cli.trust_cmds import print_trust_notice
-from contextree.core.ids import NodeId
+from contextree.core.ids import NodeId, NodeKind
 from contextree.core.tree import display_path
 from contextree.errors import FrameNotFoundError, UsageError
 from contextree.metadata.registry import project_for_read
@@ -212,7 +212,7 @@ def _print_entry(state: CliState, entry: FrameEntry, title: str, include_metadat
 
 def _print_node(state: CliState, node: NodeContext, agent_id: str, include_metadata: bool) -> None:
     out = state.out
-    kind = "directory" if node.kind == "dir" else f"file, {human_bytes(node.size or 0)}"
+    kind = "directory" if node.kind == NodeKind.DIR else f"file, {human_bytes(node.size or 0)}"
     out.print(f"Path: {term_name(display_path(node.path))} ({kind})", markup=False)
     out.print(f"Node: {node.node_id.hex()}", markup=False)
     out.print(f"Agent: {agent_id}", markup=False)

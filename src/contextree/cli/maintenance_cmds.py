@@ -15,14 +15,20 @@ import typer
 
 from contextree.agents.registry import AgentRegistry
 from contextree.api import ContextApi, GcReport
-from contextree.bootstrap import Workspace, context_api, load_workspace, open_store_for_reading
+from contextree.bootstrap import (
+    WorkspaceSetup,
+    context_api,
+    load_workspace,
+    open_store,
+    open_store_for_reading,
+    store_records,
+)
 from contextree.cli.errors import user_errors
 from contextree.cli.output import CliState, emit_json, human_bytes, plural
 from contextree.store.db import Store, record_verify_result
 from contextree.store.provenance import new_store_id, write_store_id
 from contextree.store.upkeep import DESCRIPTIONS, ProblemKind, VerifyReport
 from contextree.workspace.lock import writer_lock
-from contextree.workspace.service import open_store, store_records
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print a JSON document instead of text.")]
 
@@ -76,7 +82,7 @@ def verify_cmd(
         raise typer.Exit(1)
 
 
-def adopt_store(ws: Workspace, store: Store) -> bool:
+def adopt_store(ws: WorkspaceSetup, store: Store) -> bool:
     """Record the store as this user's (writing a store id first if it has none, under the
     writer lock). Adopting is the user's word that the store's frames may be trusted."""
     store_id = store.store_id
@@ -90,7 +96,9 @@ def adopt_store(ws: Workspace, store: Store) -> bool:
     return True
 
 
-def _print_adopt(state: CliState, ws: Workspace, report: VerifyReport, *, adopted: bool) -> None:
+def _print_adopt(
+    state: CliState, ws: WorkspaceSetup, report: VerifyReport, *, adopted: bool
+) -> None:
     if adopted:
         state.out.print(
             f"Adopted {ws.layout.store_path}: its frames count as current again for you here.",

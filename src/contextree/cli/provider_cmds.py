@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from contextree.bootstrap import (
-    Workspace,
+    WorkspaceSetup,
     load_providers,
     load_workspace,
 )
@@ -63,11 +63,11 @@ def _user_dir() -> Path:
     return user_config_dir() / PROFILE_DIR_NAME
 
 
-def _workspace_dir(ws: Workspace) -> Path:
+def _workspace_dir(ws: WorkspaceSetup) -> Path:
     return ws.layout.data_dir / PROFILE_DIR_NAME
 
 
-def _load(state: CliState) -> tuple[Workspace, ProviderRegistry]:
+def _load(state: CliState) -> tuple[WorkspaceSetup, ProviderRegistry]:
     ws = load_workspace(state.workspace)
     return ws, load_providers(ws)
 

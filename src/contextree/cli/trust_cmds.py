@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 import typer
 
-from contextree.bootstrap import Workspace, load_workspace
+from contextree.bootstrap import WorkspaceSetup, load_workspace
 from contextree.cli.errors import user_errors
 from contextree.cli.output import CliState, emit_json, plural, term_name
 from contextree.trust_review import TrustItem, trust_notice, trust_review
@@ -93,7 +93,7 @@ def trust_cmd(
 
 def _ask_or_refuse(
     state: CliState,
-    ws: Workspace,
+    ws: WorkspaceSetup,
     items: list[TrustItem],
     untrusted: list[TrustItem],
     *,
@@ -126,7 +126,7 @@ def stdin_is_terminal() -> bool:
         return False
 
 
-def _revoke(state: CliState, ws: Workspace, store: TrustStore, *, json_out: bool) -> None:
+def _revoke(state: CliState, ws: WorkspaceSetup, store: TrustStore, *, json_out: bool) -> None:
     count = store.revoke(ws.layout.root)
     if json_out:
         emit_json({"workspace": str(ws.layout.root), "revoked": count})
@@ -137,7 +137,7 @@ def _revoke(state: CliState, ws: Workspace, store: TrustStore, *, json_out: bool
         )
 
 
-def _list(state: CliState, ws: Workspace, items: list[TrustItem], *, json_out: bool) -> None:
+def _list(state: CliState, ws: WorkspaceSetup, items: list[TrustItem], *, json_out: bool) -> None:
     if json_out:
         emit_json(_doc(ws, items, approved=None))
         return
@@ -150,11 +150,11 @@ def _list(state: CliState, ws: Workspace, items: list[TrustItem], *, json_out: b
         _print_item(state, ws, item)
 
 
-def _rel(ws: Workspace, item: TrustItem) -> str:
+def _rel(ws: WorkspaceSetup, item: TrustItem) -> str:
     return relative_name(ws.layout.root, item.path)
 
 
-def _print_item(state: CliState, ws: Workspace, item: TrustItem) -> None:
+def _print_item(state: CliState, ws: WorkspaceSetup, item: TrustItem) -> None:
     status = "trusted" if item.trusted else "untrusted"
     out = state.out
     out.print(
@@ -170,7 +170,7 @@ def _print_item(state: CliState, ws: Workspace, item: TrustItem) -> None:
         out.print(f"    {label:<18} {term_name(value)}", markup=False)
 
 
-def _item_json(ws: Workspace, item: TrustItem) -> dict[str, Any]:
+def _item_json(ws: WorkspaceSetup, item: TrustItem) -> dict[str, Any]:
     return {
         "path": _rel(ws, item),
         "kind": item.kind,
@@ -184,7 +184,7 @@ def _item_json(ws: Workspace, item: TrustItem) -> dict[str, Any]:
 
 
 def _doc(
-    ws: Workspace, items: list[TrustItem], *, approved: list[TrustItem] | None
+    ws: WorkspaceSetup, items: list[TrustItem], *, approved: list[TrustItem] | None
 ) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "workspace": str(ws.layout.root),
@@ -195,7 +195,7 @@ def _doc(
     return doc
 
 
-def print_trust_notice(state: CliState, ws: Workspace) -> None:
+def print_trust_notice(state: CliState, ws: WorkspaceSetup) -> None:
     """The one line that ``scan``, ``status`` and ``get`` print (on stderr) while workspace
     profile files are untrusted: they keep working, and say what to run."""
     if state.quiet:

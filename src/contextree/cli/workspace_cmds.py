@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from contextree.bootstrap import FrameReport, frame_report, load_workspace
+from contextree.bootstrap import load_workspace
 from contextree.cli.errors import user_errors
 from contextree.cli.output import (
     CliState,
@@ -19,14 +19,15 @@ from contextree.cli.output import (
 )
 from contextree.cli.trust_cmds import print_trust_notice
 from contextree.core.tree import display_path
-from contextree.store.tree import ScanRow
-from contextree.workspace.scan import ScanReport
-from contextree.workspace.service import (
+from contextree.facade.frame_report import FrameReport, frame_report
+from contextree.facade.workspace_cases import (
     StatusReport,
     init_workspace,
     scan_workspace,
     workspace_status,
 )
+from contextree.store.tree import ScanRow
+from contextree.workspace.scan import ScanReport
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print a JSON document instead of text.")]
 _LIST_CAP = 20

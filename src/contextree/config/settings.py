@@ -295,10 +295,12 @@ def load_settings(
     workspace: Path | None = None,
     environ: Mapping[str, str] | None = None,
     notices: list[str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
 ) -> Settings:
     """Settings from ``files`` (the user's, lowest precedence first), then the ``workspace``
     file under ``WORKSPACE_RULE``, then the environment (``environ``, by default the
-    process's), which wins. What the rule ignores is appended to ``notices``."""
+    process's), then ``overrides`` (nested settings a library caller passes), which win.
+    What the rule ignores is appended to ``notices``."""
     merged: dict[str, Any] = {}
     for path in files:
         merged = _merge(merged, _read_valid(path))
@@ -315,6 +317,17 @@ def load_settings(
                 notices.extend(found)
     overlay, origins = environment_settings(os.environ if environ is None else environ)
     try:
-        return Settings.model_validate(_merge(merged, overlay))
+        settings = Settings.model_validate(_merge(merged, overlay))
     except ValidationError as exc:
         raise _describe(exc, "the CONTEXTREE_* environment variables", origins) from exc
+    if not overrides:
+        return settings
+    if not isinstance(overrides, Mapping):
+        raise ConfigError(
+            f"settings_overrides must be a mapping of settings, not {type(overrides).__name__}",
+            hint='Pass nested settings, e.g. {"generation": {"concurrency": 4}}.',
+        )
+    try:
+        return Settings.model_validate(_merge(_merge(merged, overlay), overrides))
+    except ValidationError as exc:
+        raise _describe(exc, "settings_overrides") from exc

@@ -24,7 +24,6 @@ import aiohttp
 from aiohttp.helpers import get_env_proxy_for_url
 from yarl import URL
 
-from contextree import __version__
 from contextree.config.generation import GenerationSettings
 from contextree.config.settings import ProviderSettings
 from contextree.errors import (
@@ -35,6 +34,7 @@ from contextree.errors import (
 )
 from contextree.providers.classify import scrub
 from contextree.providers.profiles import ProfileTimeouts
+from contextree.version import __version__
 
 USER_AGENT = f"contextree/{__version__}"
 _CA_VARS = ("SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")

@@ -1,4 +1,4 @@
-"""Workspace use cases: init, scan and status, each a plain function the CLI calls.
+"""Workspace use cases: init, scan and status, behind ``Workspace.init``, ``scan`` and ``status``.
 
 Owns the order of operations around a scan (writer lock, store, scanner) and what ``status``
 reports. It holds no presentation: the CLI turns these results into text or JSON.
@@ -6,82 +6,18 @@ reports. It holds no presentation: the CLI turns these results into text or JSON
 
 from __future__ import annotations
 
-import contextlib
-import errno
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from contextree.config.paths import user_state_dir
+from contextree.bootstrap import check_provenance, open_store, scan_options
 from contextree.config.settings import Settings
 from contextree.config.template import render_config_template
-from contextree.errors import StoreError
 from contextree.store.db import Store
-from contextree.store.provenance import RECORDS_FILE_NAME, StoreRecords
 from contextree.store.tree import ScanRow, TreeRows
-from contextree.workspace.hashing import default_processes
-from contextree.workspace.layout import (
-    STARTER_IGNORE,
-    WorkspaceLayout,
-    create_file,
-    write_refused,
-)
+from contextree.workspace.layout import STARTER_IGNORE, WorkspaceLayout, create_file, write_refused
 from contextree.workspace.lock import writer_lock
-from contextree.workspace.scan import Scanner, ScanOptions, ScanProgress, ScanReport
-
-
-def scan_options(settings: Settings) -> ScanOptions:
-    processes = settings.scan.hash_processes or default_processes()
-    return ScanOptions(
-        hash_processes=processes,
-        extra_ignores=tuple(os.fsencode(p) for p in settings.scan.ignore),
-        skip_virtualenvs=settings.scan.skip_virtualenvs,
-    )
-
-
-def open_store(layout: WorkspaceLayout, settings: Settings) -> Store:
-    """Open the workspace store for writing, creating ``.contextree/`` and the database on
-    first use. A ``.contextree/`` or store this user cannot write is a ``WorkspaceWriteError``
-    (what to do), never SQLite's "attempt to write a readonly database"."""
-    layout.ensure_data_dir()
-    _require_writable(layout)
-    store = Store.open(layout.store_path, synchronous=settings.store.synchronous)
-    check_provenance(store)
-    return store
-
-
-def store_records() -> StoreRecords:
-    """This user's records of the stores contextree created or the user adopted."""
-    return StoreRecords(user_state_dir() / RECORDS_FILE_NAME)
-
-
-def check_provenance(store: Store, records: StoreRecords | None = None) -> bool:
-    """Record a store this open created; for one that contextree neither created nor the
-    user adopted here (it came with a clone), trust no stored input key, so none of its
-    frames is reused or served as current. True when the store is adopted."""
-    records = records or store_records()
-    store_id = store.store_id
-    if store.created and store_id is not None:
-        try:
-            records.record(store.path, store_id)
-        except StoreError:  # an unwritable state directory: the store stays unadopted
-            store.distrust_input_keys()
-            return False
-        return True
-    if records.adopted(store.path, store_id):
-        return True
-    store.distrust_input_keys()
-    return False
-
-
-def _require_writable(layout: WorkspaceLayout) -> None:
-    for path in (layout.data_dir, layout.store_path):
-        if os.path.lexists(path) and not os.access(path, os.W_OK):
-            code = errno.EACCES
-            with contextlib.suppress(OSError, AttributeError):  # no statvfs on Windows
-                if os.statvfs(path).f_flag & os.ST_RDONLY:
-                    code = errno.EROFS
-            raise write_refused(path, OSError(code, os.strerror(code)))
+from contextree.workspace.scan import Scanner, ScanProgress, ScanReport
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

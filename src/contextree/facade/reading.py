@@ -1,0 +1,114 @@
+"""Reading frames back: the use case behind ``Workspace.get`` and ``contextree get``.
+
+Owns turning a path (absolute, or relative to the workspace) into the node of the last scan,
+choosing the agent by the one rule (``AgentRegistry.choose``), the frames of that node through
+``ContextApi.get_node``, and the errors that say why there is nothing to show. Opens the store
+read-only; never takes the writer lock, scans or calls a provider. A store contextree did not
+create for this user here serves nothing: a cloned repository can ship frames that say anything.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from contextree.api import NodeView, Ordering
+from contextree.bootstrap import (
+    WorkspaceSetup,
+    context_api,
+    ignore_options,
+    load_agents,
+    open_store_for_reading,
+)
+from contextree.errors import FrameNotFoundError, UsageError
+from contextree.facade.values import NodeFrames, node_frames
+from contextree.store.tree import TreeRows
+from contextree.workspace.paths import resolve_typed_path
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReadRequest:
+    path: str
+    agent: str | None = None
+    frame_type: str | None = None
+    history: bool = False
+    max_frames: int = 10
+    ordering: Ordering = Ordering.RECENCY
+
+
+def read_node(setup: WorkspaceSetup, request: ReadRequest, *, cwd: Path | None) -> NodeFrames:
+    """The frames of one path for one agent; ``FrameNotFoundError`` when it has none."""
+    if request.max_frames < 1:
+        raise UsageError(f"max_frames must be at least 1, not {request.max_frames}")
+    with open_store_for_reading(setup) as store:
+        if not store.input_keys_trusted:
+            raise unadopted_store_error(setup.layout.store_path, command="get")
+        agents = load_agents(setup)
+        agent = agents.choose(request.agent, setup.settings.default_agent)
+        entry = resolve_typed_path(
+            request.path,
+            root=setup.layout.root,
+            rows=TreeRows(store.conn),
+            cwd=cwd if cwd is not None else setup.layout.root,
+            options=ignore_options(setup.settings),
+        )
+        api = context_api(store, agents)
+        view = NodeView(
+            max_frames=request.max_frames,
+            ordering=request.ordering,
+            frame_type=request.frame_type,
+            agent_id=agent.id,
+            history=request.history,
+        )
+        node = api.get_node(entry.node_id, view)
+        if not node.frames and not node.history:
+            earlier = api.get_node(
+                entry.node_id,
+                NodeView(
+                    max_frames=1, frame_type=request.frame_type, agent_id=agent.id, history=True
+                ),
+            ).history
+            raise _no_frame(
+                request.path,
+                agent.id,
+                request.frame_type,
+                changed=bool(earlier),
+                can_write=agent.can_write,
+            )
+    return node_frames(node, agent_id=agent.id, frame_type=request.frame_type)
+
+
+def typed_path(path: str | os.PathLike[str]) -> str:
+    """A path argument as the text the path rules take."""
+    text = os.fspath(path)
+    if not isinstance(text, str):  # bytes paths are not part of the surface
+        raise UsageError(f"a path must be a str or os.PathLike[str], not {type(text).__name__}")
+    return text
+
+
+def unadopted_store_error(store_path: Path, *, command: str) -> UsageError:
+    """``get`` never serves a frame of a store contextree did not create for this user here:
+    a cloned repository can ship one whose frames say anything."""
+    return UsageError(
+        f"`contextree {command}` refused: {store_path} came with the workspace (contextree did "
+        "not create it for you here), so its frames are not served as current",
+        hint="If you trust where it came from (or you moved the workspace), run `contextree "
+        "verify --adopt`; otherwise move it aside and run `contextree generate`.",
+    )
+
+
+def _no_frame(
+    path: str, agent_id: str, frame_type: str | None, *, changed: bool, can_write: bool
+) -> FrameNotFoundError:
+    of_type = f" of type {frame_type}" if frame_type else ""
+    why = " (it changed since its last frame was written)" if changed else ""
+    hint = (
+        f"Run `contextree generate {path} --agent {agent_id}`; add --history to see earlier frames."
+        if can_write
+        else f"Agent {agent_id} is a reader and never writes frames; pick a writer with "
+        "--agent (`contextree agent list` shows them)."
+    )
+    return FrameNotFoundError(
+        f"no frame{of_type} yet for agent {agent_id} on {path}{why}", hint=hint
+    )

@@ -1,0 +1,210 @@
+"""``open_workspace`` and ``Workspace``: the library's front door, and the CLI's.
+
+Owns the public surface of one workspace: each method is a use case the CLI also offers
+(scan, status, generate, get, verify, gc, trust, ...), taking paths as ``str`` or
+``os.PathLike`` relative to the workspace and returning frozen values. The work is done by the
+use-case modules beside this one, over objects the composition root (``contextree.bootstrap``)
+builds; nothing here reads files or SQL itself. Opening a workspace reads its configuration
+only: the store is opened by each call that needs it and closed before the call returns, so a
+``Workspace`` may be kept open for a long time and used from several threads for reading.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from contextree.api import Ordering
+from contextree.bootstrap import WorkspaceSetup, load_workspace
+from contextree.config.settings import Settings
+from contextree.facade.reading import ReadRequest, read_node, typed_path
+from contextree.facade.values import NodeFrames
+
+if TYPE_CHECKING:
+    from contextree.facade.generating import (
+        FailurePolicy,
+        GenerateOutcome,
+        GenerationPlan,
+        Observer,
+        ResultListener,
+        RunControl,
+        Schedule,
+    )
+
+
+def open_workspace(
+    path: str | os.PathLike[str] = ".",
+    *,
+    settings_overrides: Mapping[str, Any] | None = None,
+    discover: bool = True,
+    cwd: str | os.PathLike[str] | None = None,
+) -> Workspace:
+    """The workspace at or above ``path``: the nearest directory holding ``.contextree/``,
+    else ``path`` itself (it is initialised on first ``scan`` or ``generate``).
+
+    ``settings_overrides`` are nested settings (``{"generation": {"concurrency": 4}}``) applied
+    over the config files and the ``CONTEXTREE_*`` variables and validated like them: a bad
+    value is a ``ConfigError`` naming it. ``cwd`` is where relative paths given to ``get`` and
+    ``generate`` are taken from when it lies inside the workspace (the CLI passes the current
+    directory); by default they are relative to the workspace root. With ``discover=False``
+    ``path`` itself is the workspace (the CLI's ``--workspace DIR``)."""
+    setup = load_workspace(Path(path), discover=discover, overrides=settings_overrides)
+    return Workspace(setup, cwd=Path(cwd) if cwd is not None else None)
+
+
+class Workspace:
+    """One workspace, opened by ``open_workspace``. Use it as a context manager (or call
+    ``close``); it holds no open file between calls."""
+
+    def __init__(self, setup: WorkspaceSetup, *, cwd: Path | None = None) -> None:
+        self._setup = setup
+        self._cwd = cwd
+        self._closed = False
+
+    # -- what it is -------------------------------------------------------------------------
+
+    @property
+    def root(self) -> Path:
+        """The workspace directory."""
+        return self._setup.layout.root
+
+    @property
+    def settings(self) -> Settings:
+        """The settings in effect (defaults < user config < workspace config < environment <
+        overrides)."""
+        return self._setup.settings
+
+    @property
+    def notices(self) -> tuple[str, ...]:
+        """Workspace config values that were ignored because they would loosen the user's
+        security or spend settings (one line each, naming the file and the setting)."""
+        return self._setup.notices
+
+    @property
+    def setup(self) -> WorkspaceSetup:
+        """Internal: the layout and settings the use cases work with."""
+        return self._setup
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Nothing stays open between calls; after ``close`` the workspace is not used again."""
+        self._closed = True
+
+    def __repr__(self) -> str:
+        return f"<contextree.Workspace {str(self.root)!r}>"
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def get(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        agent: str | None = None,
+        frame_type: str | None = None,
+        history: bool = False,
+        max_frames: int = 10,
+        ordering: Ordering = Ordering.RECENCY,
+    ) -> NodeFrames:
+        """The frames of ``path`` (a file or directory; ``""`` or ``"."`` is the workspace)
+        for ``agent`` (default: the workspace's default agent, else the only writer).
+        ``history`` adds earlier writes to the same path. Raises ``FrameNotFoundError`` when
+        the path has no frame yet, ``PathNotFoundError`` (saying why) when it is not in the
+        last scan."""
+        request = ReadRequest(
+            path=typed_path(path),
+            agent=agent,
+            frame_type=frame_type,
+            history=history,
+            max_frames=max_frames,
+            ordering=ordering,
+        )
+        return read_node(self._setup, request, cwd=self._cwd)
+
+    # -- generating -------------------------------------------------------------------------
+
+    async def generate(
+        self,
+        target: str | os.PathLike[str] | None = None,
+        *,
+        agent: str | None = None,
+        provider: str | None = None,
+        force: bool = False,
+        recursive: bool = True,
+        node: str | None = None,
+        frame_type: str | None = None,
+        schedule: Schedule | None = None,
+        failure_policy: FailurePolicy | None = None,
+        concurrency: int | None = None,
+        scan: bool = True,
+        wait: bool = False,
+        retry_failed: bool = False,
+        redact: bool | None = None,
+        observer: Observer | None = None,
+        on_result: ResultListener | None = None,
+        on_plan: Callable[[GenerationPlan], None] | None = None,
+        on_notice: Callable[[str], None] | None = None,
+        control: RunControl | None = None,
+        command: str = "generate",
+    ) -> GenerateOutcome:
+        """Generate a frame for every file and directory under ``target`` (default: the whole
+        workspace) that lacks a current one: scan, plan, call the provider, store. Run it with
+        ``asyncio.run(ws.generate())``.
+
+        ``agent`` and ``provider`` default as in the CLI (the agent's provider, else the
+        config's, else the offline ``structural`` provider). ``force`` regenerates current
+        frames too; ``node`` targets a node id instead of a path. A run that would send files
+        through a workspace profile this user has not approved raises
+        ``UntrustedWorkspaceError`` before any request. ``observer`` receives every telemetry
+        event, ``on_result`` each node's result, ``on_notice`` one-line notices (by default
+        the ``contextree`` logger). A failed node does not raise: read
+        ``outcome.result.succeeded``."""
+        from contextree.facade.generating import GenerateOptions, generate
+
+        options = GenerateOptions(
+            target=None if target is None else typed_path(target),
+            node=node,
+            agent=agent,
+            provider=provider,
+            frame_type=frame_type,
+            force=force,
+            recursive=recursive,
+            schedule=schedule,
+            failure_policy=failure_policy,
+            concurrency=concurrency,
+            scan=scan,
+            wait_for_lock=wait,
+            retry_failed=retry_failed,
+            redact=redact,
+        )
+        return await generate(
+            self._setup,
+            options,
+            cwd=self._cwd,
+            observer=observer,
+            on_result=on_result,
+            on_plan=on_plan,
+            on_notice=on_notice,
+            control=control,
+            command=command,
+        )
+
+    # -- the workspace: init, scan, status ----------------------------------------------------
+
+    # -- upkeep: verify, gc, adopt -----------------------------------------------------------
+
+    # -- trust -------------------------------------------------------------------------------
+
+    # -- profiles: agents and providers ------------------------------------------------------
