@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from contextree.store.db import DiskFullError, Store
+from contextree.errors import DiskFullError
+from contextree.store.db import Store
 
 
 def _full_store(tmp_path: Path) -> Store:

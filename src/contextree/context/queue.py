@@ -21,7 +21,6 @@ import heapq
 import itertools
 import logging
 import random
-import re
 from collections import deque
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import replace
@@ -43,10 +42,8 @@ from contextree.context.limits import GenerationLimits, ProviderLimits
 from contextree.context.queue_types import (
     BackoffClass,
     OutcomeStatus,
-    QueueClosedError,
     QueueConfig,
     QueueEvent,
-    QueueFullError,
     QueueStats,
     RequestOutcome,
 )
@@ -55,6 +52,8 @@ from contextree.errors import (
     ClientTimeoutError,
     ContextreeError,
     ProviderError,
+    QueueClosedError,
+    QueueFullError,
 )
 from contextree.telemetry.events import Event, EventValue, Observer, safe_emit
 
@@ -62,10 +61,8 @@ __all__ = [
     "BackoffClass",
     "FrameGenerationQueue",
     "OutcomeStatus",
-    "QueueClosedError",
     "QueueConfig",
     "QueueEvent",
-    "QueueFullError",
     "QueueStats",
     "RequestHandle",
     "RequestOutcome",
@@ -162,16 +159,8 @@ class _DeadlinePassedError(Exception):
     """Internal: the clock passed a deadline before the awaited work finished."""
 
 
-def _snake_case(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
-
-
 def _error_class(error: BaseException) -> str:
-    if isinstance(error, ProviderError):
-        return error.error_class
-    if isinstance(error, ContextreeError):
-        return _snake_case(type(error).__name__)
-    return "internal_error"
+    return error.error_class if isinstance(error, ContextreeError) else "internal_error"
 
 
 def _error_message(error: BaseException) -> str:

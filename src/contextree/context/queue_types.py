@@ -1,8 +1,9 @@
-"""The queue's public value types: configuration, outcomes, stats, event names, errors.
+"""The queue's public value types: configuration, outcomes, stats, event names.
 
 Owns the data a queue user sees (``QueueConfig``, ``RequestOutcome``, ``QueueStats``, the event
-names, ``QueueFullError``); the lifecycle itself is in ``queue``. Like the queue, it imports
-nothing about prompts, providers or metadata.
+names); its errors (``QueueFullError``, ``QueueClosedError``) are in ``contextree.errors``, the
+lifecycle itself is in ``queue``. Like the queue, it imports nothing about prompts, providers
+or metadata.
 """
 
 from __future__ import annotations
@@ -11,26 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from contextree.context.generation.contracts import FrameResult, GenerationRequest, Skip
-from contextree.errors import ConfigError, RuntimeFailure
-
-
-class QueueFullError(RuntimeFailure):
-    """Accepting the requests would put more than ``max_pending`` unfinished requests in the
-    queue; nothing was enqueued."""
-
-    def __init__(self, *, unfinished: int, adding: int, max_pending: int) -> None:
-        super().__init__(
-            f"generation queue is full: {unfinished} requests are unfinished and {adding} more "
-            f"would exceed max_pending={max_pending}",
-            hint="Raise max_pending in the queue configuration, or submit fewer requests at once.",
-        )
-        self.unfinished = unfinished
-        self.adding = adding
-        self.max_pending = max_pending
-
-
-class QueueClosedError(RuntimeFailure):
-    """The queue was stopped; it accepts no more requests."""
+from contextree.errors import ConfigError
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -107,8 +89,8 @@ class QueueEvent(StrEnum):
 class RequestOutcome:
     """How a request ended; every waiter of a request receives the same outcome.
 
-    ``error_class`` is the provider error's class, else the error type's snake_case name, else
-    ``internal_error`` for an exception that is not a ``ContextreeError``. ``backoff_classes``
+    ``error_class`` is the error's ``ContextreeError.error_class``, or ``internal_error`` for
+    an exception that is not a ``ContextreeError``. ``backoff_classes``
     holds one entry per retry.
     """
 

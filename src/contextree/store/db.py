@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
-from contextree.errors import StoreError
+from contextree.errors import DiskFullError, StoreError
 from contextree.store import provenance
 from contextree.store.migrations import LATEST_VERSION, current_version, migrate
 
@@ -25,11 +25,6 @@ Synchronous = Literal["NORMAL", "FULL"]
 
 BUSY_TIMEOUT_MS = 5000
 _SQLITE_FULL = 13
-
-
-class DiskFullError(StoreError):
-    """The store could not grow: its disk is full (or its size limit reached). Nothing of the
-    failed transaction was written; everything committed before is intact."""
 
 
 def _is_full(exc: sqlite3.Error) -> bool:

@@ -33,10 +33,6 @@ FORMAT_VERSION = 1
 _MAX_TRUST_FILE_BYTES = 16 << 20
 
 
-class UntrustedWorkspaceError(ConfigError):
-    """A run would use a workspace profile file the user has not approved."""
-
-
 def file_digest(data: bytes, *prompts: bytes) -> Digest:
     """What an approval names: the profile's bytes, then each prompt file's bytes."""
     return digest_fields(data, *prompts)

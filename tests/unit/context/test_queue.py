@@ -27,12 +27,11 @@ from contextree.context.generation.contracts import (
 from contextree.context.limits import ProviderLimits
 from contextree.context.queue import (
     FrameGenerationQueue,
-    QueueClosedError,
     QueueConfig,
-    QueueFullError,
     RequestOutcome,
 )
 from contextree.core.ids import FrameId, NodeId
+from contextree.errors import QueueClosedError, QueueFullError
 from contextree.telemetry.events import RecordingObserver
 
 SEED = 1234

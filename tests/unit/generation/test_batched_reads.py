@@ -12,11 +12,8 @@ from typing import Any
 import pytest
 from tests.helpers.generation import TEST_AGENT, World, scanned_world
 
-from contextree.context.generation.prompt_collection import (
-    BATCHED_READ_MAX,
-    FileChangedSinceScanError,
-    PromptCollector,
-)
+from contextree.context.generation.prompt_collection import BATCHED_READ_MAX, PromptCollector
+from contextree.errors import FileChangedSinceScanError
 from contextree.providers.types import FileSubject
 
 SMALL = {f"src/m{i:02d}.py": f"M{i} = {i}\n" for i in range(24)}

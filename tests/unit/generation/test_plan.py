@@ -8,11 +8,11 @@ from tests.helpers.plans import entries_of, spec_for
 from contextree.context.generation.currency import CurrencyKeys
 from contextree.context.generation.plan import (
     HEAD_REUSE,
-    DescendantsNotCurrentError,
     HeadInfo,
     PlanSpec,
     build_plan,
 )
+from contextree.errors import DescendantsNotCurrentError
 from contextree.store.tree import Entry
 
 TREE = {
@@ -150,7 +150,8 @@ def test_non_recursive_directory_with_current_descendants_plans_only_itself() ->
 def test_plan_validation_rejects_a_dependency_on_an_unplanned_node() -> None:
     from dataclasses import replace
 
-    from contextree.context.generation.plan import GenerationPlan, PlanValidationError
+    from contextree.context.generation.plan import GenerationPlan
+    from contextree.errors import PlanValidationError
 
     entries = _entries()
     plan = build_plan(_spec(entries), entries, {})

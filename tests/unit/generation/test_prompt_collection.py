@@ -22,13 +22,11 @@ from tests.helpers.generation import (
 
 from contextree.context.generation import prompt_collection
 from contextree.context.generation.contracts import PromptMessage, TruncationFacts
-from contextree.context.generation.prompt_collection import (
-    CollectionLimits,
-    FileChangedSinceScanError,
-)
+from contextree.context.generation.prompt_collection import CollectionLimits
 from contextree.context.generation.prompt_text import BLOCK_SEPARATOR, CUT_NOTE
 from contextree.context.generation.scope import Scope
 from contextree.core.ids import EMPTY_DIGEST, digest_text
+from contextree.errors import FileChangedSinceScanError
 from contextree.providers.types import ChildFrame, DirectorySubject, FileSubject
 
 A_PY = "def a():\n    return 1\n"

@@ -31,7 +31,8 @@ from contextree.api import ContextApi
 from contextree.context.generation.executor import GenerationResult, NodeResult, NodeStatus
 from contextree.context.generation.plan import GenerationPlan
 from contextree.core.ids import NodeId
-from contextree.store.db import DiskFullError, Store
+from contextree.errors import DiskFullError
+from contextree.store.db import Store
 from contextree.store.ledger import LedgerRows, RunNodeRow, RunRow
 
 #: Node results buffered before a ledger write (or sooner, after ``FLUSH_SECONDS``).

@@ -25,20 +25,12 @@ from contextree.context.generation.currency import (
 )
 from contextree.core.ids import NodeId
 from contextree.core.tree import display_path, parent_path
-from contextree.errors import RuntimeFailure, UsageError
+from contextree.errors import DescendantsNotCurrentError, PlanValidationError
 from contextree.store.tree import Entry
 
 HEAD_REUSE = "head_reuse"
 _MISSING_LIST_CAP = 20
 _plan_counter = itertools.count(1)
-
-
-class PlanValidationError(RuntimeFailure):
-    """A plan is inconsistent (a bug, never a user mistake)."""
-
-
-class DescendantsNotCurrentError(UsageError):
-    """A non-recursive directory target has descendants without a current frame."""
 
 
 class HeadInfo(NamedTuple):

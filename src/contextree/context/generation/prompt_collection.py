@@ -47,7 +47,7 @@ from contextree.context.generation.prompt_text import (
 from contextree.context.generation.scope import Scope, ScopeRules
 from contextree.core.ids import NodeId, digest_text
 from contextree.core.tree import display_path
-from contextree.errors import RuntimeFailure
+from contextree.errors import FileChangedSinceScanError
 from contextree.providers.types import ChildFrame, DirectorySubject, FileSubject, Subject
 from contextree.redaction import Redactor, holds_private_key_json
 from contextree.sniff import binary_kind
@@ -65,10 +65,6 @@ REDACTION_MARGIN = 1 << 10
 #: Why a file was withheld: its name matched ``secret_patterns``, or what it holds.
 WITHHELD_BY_NAME = "name"
 WITHHELD_BY_CONTENT = "content"
-
-
-class FileChangedSinceScanError(RuntimeFailure):
-    """The file's bytes are no longer those the scan hashed; summarising them would lie."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
