@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from contextree.context.clock import Clock
@@ -186,10 +185,6 @@ class RateLimiter:
         #: when there are none, so waiters keep their arrival order.
         self._queued = 0
 
-    @property
-    def paused_until(self) -> float:
-        return self._paused_until
-
     def _wait_s(self, tokens: int, now: float) -> float:
         wait = self._paused_until - now
         if self._requests is not None:
@@ -313,25 +308,3 @@ class GenerationLimits:
             self._overall.release()
         self._provider_slots.release(provider_name)
         self._agent_slots.release(agent_id)
-
-    @asynccontextmanager
-    async def hold(
-        self, *, agent_id: str, provider_name: str, token_estimate: int
-    ) -> AsyncIterator[RateLimiter]:
-        """``acquire`` on entry, ``release`` on exit, whatever happens."""
-        limiter = await self.acquire(
-            agent_id=agent_id, provider_name=provider_name, token_estimate=token_estimate
-        )
-        try:
-            yield limiter
-        finally:
-            self.release(agent_id=agent_id, provider_name=provider_name)
-
-    def overall_in_use(self) -> int:
-        return 0 if self._overall is None else self._overall.in_use
-
-    def agent_in_use(self, agent_id: str) -> int:
-        return self._agent_slots.in_use(agent_id)
-
-    def provider_in_use(self, provider_name: str) -> int:
-        return self._provider_slots.in_use(provider_name)

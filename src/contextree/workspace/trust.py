@@ -69,9 +69,6 @@ class TrustStore:
             return {}
         return {str(k): v for k, v in files.items() if isinstance(v, str)}
 
-    def is_trusted(self, root: Path, rel: str, digest: str) -> bool:
-        return self.approvals(root).get(rel) == digest
-
     def approve(self, root: Path, files: Mapping[str, str]) -> None:
         """Record ``files`` (relative path -> digest) as approved for ``root``."""
         if not files:

@@ -93,7 +93,6 @@ async def test_pause_until_holds_every_acquire() -> None:
     limiter = RateLimiter(clock=clock)
     limiter.pause_until(12.5)
     limiter.pause_until(3.0)  # an earlier pause never shortens a later one
-    assert limiter.paused_until == 12.5
     assert await _start_times(clock, limiter, [1, 1]) == pytest.approx([12.5, 12.5])
 
 
@@ -164,7 +163,12 @@ def test_provider_limits_reject_non_positive_values(field: str) -> None:
         ProviderLimits(**{field: 0})
 
 
-async def test_hold_takes_agent_then_provider_slot_and_releases_both_on_error() -> None:
+def _in_use(limits: GenerationLimits) -> tuple[int, int]:
+    """Slots taken of agent ``a`` and provider ``p``."""
+    return limits._agent_slots.in_use("a"), limits._provider_slots.in_use("p")
+
+
+async def test_acquire_takes_agent_then_provider_slot_and_release_gives_both_back() -> None:
     clock = FakeClock()
     asked: list[str] = []
 
@@ -173,28 +177,19 @@ async def test_hold_takes_agent_then_provider_slot_and_releases_both_on_error() 
         return ProviderLimits(max_concurrency=1, requests_per_minute=6)
 
     limits = GenerationLimits(clock=clock, max_concurrency_per_agent=1, limits_for=limits_for)
-    seen: list[tuple[int, int]] = []
-
-    async def fail_while_holding() -> None:
-        async with limits.hold(agent_id="a", provider_name="p", token_estimate=5):
-            seen.append((limits.agent_in_use("a"), limits.provider_in_use("p")))
-            raise ValueError("boom")
-
-    with pytest.raises(ValueError, match="boom"):
-        await fail_while_holding()
-    assert seen == [(1, 1)]
-    assert limits.agent_in_use("a") == 0
-    assert limits.provider_in_use("p") == 0
+    await limits.acquire(agent_id="a", provider_name="p", token_estimate=5)
+    assert _in_use(limits) == (1, 1)
+    limits.release(agent_id="a", provider_name="p")
+    assert _in_use(limits) == (0, 0)
     # The rate budget was spent (6 per minute: the next call waits 10 s); limits asked once.
-    async with (
-        clock.auto_advance(),
-        limits.hold(agent_id="a", provider_name="p", token_estimate=5),
-    ):
+    async with clock.auto_advance():
+        await limits.acquire(agent_id="a", provider_name="p", token_estimate=5)
         assert clock.now() == pytest.approx(10.0)
+    limits.release(agent_id="a", provider_name="p")
     assert asked == ["p"]
 
 
-async def test_hold_releases_slots_when_cancelled_while_rate_limited() -> None:
+async def test_acquire_gives_slots_back_when_cancelled_while_rate_limited() -> None:
     clock = FakeClock()
     limits = GenerationLimits(
         clock=clock,
@@ -202,17 +197,12 @@ async def test_hold_releases_slots_when_cancelled_while_rate_limited() -> None:
         limits_for=lambda _name: ProviderLimits(max_concurrency=1),
     )
     limits.rate_limiter("p").pause_until(100.0)
-
-    async def hold() -> None:
-        async with limits.hold(agent_id="a", provider_name="p", token_estimate=1):
-            pass
-
-    task = asyncio.create_task(hold())
+    task = asyncio.create_task(limits.acquire(agent_id="a", provider_name="p", token_estimate=1))
     await clock.settle()
-    assert limits.agent_in_use("a") == 1 and limits.provider_in_use("p") == 1
+    assert _in_use(limits) == (1, 1)
     task.cancel()
     await asyncio.wait((task,))
-    assert limits.agent_in_use("a") == 0 and limits.provider_in_use("p") == 0
+    assert _in_use(limits) == (0, 0)
 
 
 def test_per_agent_limit_must_be_positive() -> None:

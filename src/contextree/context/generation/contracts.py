@@ -5,8 +5,12 @@ a prepared provider call, an answered call, a skip, a result, the provider's ans
 generated metadata) and the ``Orchestration`` protocol the queue drives. Every value is a
 frozen, keyword-only dataclass.
 
-It must not import ``contextree.providers``, ``contextree.metadata``, ``contextree.api`` or
-aiohttp (an import-linter contract checks it): the queue depends on this module, and the queue
+import-linter checks two contracts on it (``pyproject.toml``). Its own ("Generation contracts
+are plain types") forbids ``contextree.providers``, ``contextree.metadata`` and aiohttp,
+directly or indirectly. The queue's ("The generation queue owns lifecycle only") forbids the
+queue modules ``contextree.providers``, ``contextree.metadata``, ``contextree.api``, the
+``prompt_collection``, ``provider_execution`` and ``metadata_construction`` units and aiohttp,
+indirect imports included; the queue imports this module, so that list binds it too. The queue
 must stay ignorant of how prompts are built, providers are called and metadata is checked.
 """
 

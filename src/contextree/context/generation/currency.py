@@ -1,14 +1,16 @@
 """Currency: the one definition of what a head was generated from.
 
-Owns ``input_key()``. A head is *current* when the input key stored on it equals the one
-computed now from: the node id, the agent's prompt profile digest, the requested provider's
-name and configured model, and, for a directory, its children's current frame ids in child-name
-order and the directory context budget when it is not the default (so heads made with the
-default stay current across the upgrade that added it), and whether redaction was off (only
-then: heads made before redaction existed stay current, while switching it off, or back on,
-regenerates). Plan, ``prepare`` and ``status`` all
-call this function and nothing else decides currency. It reads no file contents: every input
-is an id, a digest already in the store or a setting.
+Owns the input key (``CurrencyKeys``). A head is *current* when the input key stored on it
+equals the one computed now from: the node id, the agent's prompt profile digest, the requested
+provider's name and configured model, and, for a directory, its children's current frame ids in
+child-name order and the directory context budget when it is not the default (so heads made
+with the default stay current across the upgrade that added it), and whether redaction was off
+(only then: heads made before redaction existed stay current, while switching it off, or back
+on, regenerates). ``CurrencyKeys`` computes it, and nothing else decides currency: the plan
+(``build_plan``; ``status`` counts current frames through it, with ``frame_coverage``) and
+``prepare`` (``Orchestrator.input_key``) call it. ``input_key()`` gives the same key for one
+node at a time; only the tests call it. It reads no file contents: every input is an id, a
+digest already in the store or a setting.
 """
 
 from __future__ import annotations

@@ -115,7 +115,7 @@ class Executor:
         self.failure_policy = failure_policy
         self.window = window
         self.on_result = on_result
-        self._run: _Run | None = None
+        self._run: _Execution | None = None
         self.interrupted = False
 
     def stop_intake(self) -> None:
@@ -126,7 +126,7 @@ class Executor:
 
     async def run(self, plan: GenerationPlan) -> GenerationResult:
         plan.validate()
-        run = _Run(self, plan)
+        run = _Execution(self, plan)
         self._run = run
         run.stopped = self.interrupted
         self._emit("plan_constructed", plan_data(plan))
@@ -176,7 +176,7 @@ def plan_data(plan: GenerationPlan) -> dict[str, EventValue]:
     }
 
 
-class _Run:
+class _Execution:
     """The mutable state of one plan's execution."""
 
     def __init__(self, executor: Executor, plan: GenerationPlan) -> None:

@@ -33,8 +33,6 @@ class FrameWriter:
         self._api = api
         self._pending: list[tuple[FrameWrite, asyncio.Future[FrameId]]] = []
         self._scheduled = False
-        self.batches = 0
-        self.frames = 0
 
     async def put(self, write: FrameWrite) -> FrameId:
         """Write ``write`` with whatever else is written in this loop turn; its frame id, or
@@ -60,8 +58,6 @@ class FrameWriter:
                 if not future.done():
                     future.set_exception(exc)
             return
-        self.batches += 1
-        self.frames += len(batch)
         for (_, future), result in zip(batch, results, strict=True):
             if future.done():
                 continue
