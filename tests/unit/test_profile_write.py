@@ -9,7 +9,7 @@ import pytest
 from contextree.errors import ProviderConfigError
 from contextree.providers.profiles import (
     ProviderProfile,
-    load_profile_file,
+    load_profile_bytes,
     parse_profile,
     write_profile_file,
 )
@@ -28,7 +28,7 @@ def test_a_planted_temporary_file_symlink_is_not_written_through(tmp_path: Path)
     path = folder / "y.toml"
     write_profile_file(path, _profile(), force=False)
     assert victim.read_text() == "keep me\n"
-    assert load_profile_file(path).model == "m"
+    assert load_profile_bytes(path)[0].model == "m"
     assert sorted(p.name for p in folder.iterdir()) == ["y.toml", "y.toml.tmp"]
 
 

@@ -180,11 +180,6 @@ def load_profile_origin(
     return profile, origin
 
 
-def load_profile_file(path: Path, *, withheld: Withheld = default_withheld) -> AgentProfile:
-    """Parse and validate one profile file; prompt files resolve inside its directory."""
-    return load_profile_origin(path, withheld=withheld)[0]
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ProfileCheck:
     """The outcome of loading one profile file."""

@@ -232,11 +232,6 @@ def load_profile_bytes(path: Path) -> tuple[ProviderProfile, bytes]:
     return parse_profile(data, name=path.stem, source=str(path)), raw
 
 
-def load_profile_file(path: Path) -> ProviderProfile:
-    """Read and validate ``<dir>/<name>.toml``."""
-    return load_profile_bytes(path)[0]
-
-
 def write_profile_file(path: Path, profile: ProviderProfile, *, force: bool) -> bytes:
     """Write ``profile`` to ``path``; refuse to replace a file unless ``force``. Returns the
     bytes written (so that ``provider add`` can trust exactly what it wrote)."""

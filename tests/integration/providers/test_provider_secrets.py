@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from contextree.cli.app import app
 from contextree.errors import AuthFailedError, ProviderConfigError, ProviderError
 from contextree.providers import ChatMessage, ProviderRequest, Role
-from contextree.providers.profiles import load_profile_file
+from contextree.providers.profiles import load_profile_bytes
 
 REQUEST = ProviderRequest(messages=(ChatMessage(role=Role.USER, content="Path: a.py\nGo."),))
 
@@ -62,7 +62,7 @@ def test_inline_key_in_a_profile_is_refused_without_repeating_it(tmp_path: Path)
     path = tmp_path / "bad.toml"
     path.write_text(f'type = "openai"\nmodel = "m"\napi_key = "{KEY}"\n')
     with pytest.raises(ProviderConfigError) as caught:
-        load_profile_file(path)
+        load_profile_bytes(path)
     assert "use api_key_env" in caught.value.message
     assert not leaks(caught.value)
 
@@ -71,7 +71,7 @@ def test_key_pasted_into_api_key_env_is_refused_without_repeating_it(tmp_path: P
     path = tmp_path / "pasted.toml"
     path.write_text(f'type = "openai"\nmodel = "m"\napi_key_env = "{KEY}"\n')
     with pytest.raises(ProviderConfigError) as caught:
-        load_profile_file(path)
+        load_profile_bytes(path)
     assert "api_key_env: Value error, must be the NAME of an environment variable" in str(
         caught.value
     )

@@ -9,7 +9,7 @@ import pytest
 
 from contextree.errors import ProviderConfigError
 from contextree.providers import CompletionOptions, ProviderProfile, ProviderType
-from contextree.providers.profiles import load_profile_file, parse_profile, write_profile_file
+from contextree.providers.profiles import load_profile_bytes, parse_profile, write_profile_file
 
 
 def parse(**data: object) -> ProviderProfile:
@@ -75,7 +75,7 @@ def test_name_in_file_must_match_the_file_name(tmp_path: Path) -> None:
     path = tmp_path / "local.toml"
     path.write_text('name = "other"\ntype = "ollama"\nmodel = "m"\n')
     with pytest.raises(ProviderConfigError) as caught:
-        load_profile_file(path)
+        load_profile_bytes(path)
     assert "does not match the file name 'local'" in caught.value.message
 
 
@@ -83,7 +83,7 @@ def test_invalid_toml_names_the_file(tmp_path: Path) -> None:
     path = tmp_path / "bad.toml"
     path.write_text("type = \n")
     with pytest.raises(ProviderConfigError) as caught:
-        load_profile_file(path)
+        load_profile_bytes(path)
     assert caught.value.message.startswith(f"{path} is not valid TOML")
 
 
@@ -112,8 +112,8 @@ def test_written_profile_round_trips_with_only_set_fields(tmp_path: Path) -> Non
         "options": {"max_tokens": 2000},
         "requests_per_minute": 50,
     }
-    assert load_profile_file(path) == profile
-    assert load_profile_file(path).type is ProviderType.ANTHROPIC
+    assert load_profile_bytes(path)[0] == profile
+    assert load_profile_bytes(path)[0].type is ProviderType.ANTHROPIC
 
 
 def test_writing_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
