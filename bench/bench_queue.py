@@ -55,7 +55,6 @@ from contextree.agents.registry import AgentRegistry
 from contextree.api import ContextApi
 from contextree.config.settings import ProviderSettings
 from contextree.context.clock import MonotonicClock
-from contextree.context.frame import default_frame_type
 from contextree.context.generation.contracts import (
     ExecutedCall,
     FrameResult,
@@ -63,7 +62,6 @@ from contextree.context.generation.contracts import (
     Orchestration,
     PreparedCall,
     Priority,
-    PromptMessage,
 )
 from contextree.context.generation.orchestration import Orchestrator
 from contextree.context.generation.prompt_collection import PromptCollector
@@ -71,7 +69,9 @@ from contextree.context.generation.provider_execution import ProviderExecution
 from contextree.context.generation.scope import ScopeRules
 from contextree.context.limits import ProviderLimits
 from contextree.context.queue import FrameGenerationQueue, OutcomeStatus, QueueConfig
+from contextree.core.frame import default_frame_type
 from contextree.core.ids import FrameId, NodeId
+from contextree.core.messages import ChatMessage, Role
 from contextree.providers import ProfileEntry, ProfileSource, ProviderHttp, ProviderProfile
 from contextree.providers.registry import ProviderRegistry
 from contextree.store.db import Store
@@ -95,9 +95,9 @@ DEFAULT_CONNECTOR_LIMIT = ProviderSettings().connector_limit
 AGENT = "docs-writer"
 FRAME_TYPE = default_frame_type(AGENT)
 THIN_MESSAGES = (
-    PromptMessage(role="system", content="You write one-line summaries."),
-    PromptMessage(
-        role="user",
+    ChatMessage(role=Role.SYSTEM, content="You write one-line summaries."),
+    ChatMessage(
+        role=Role.USER,
         content="Context:\nPath: src/a.py\nType: File\nContent:\nA = 1\n\n\n"
         "Task: Summarise src/a.py (File, 6 bytes).",
     ),

@@ -65,7 +65,7 @@ from tests.helpers.kills import (  # noqa: E402
 from common import machine_info, write_json  # noqa: E402
 from contextree.agents.registry import AgentRegistry  # noqa: E402
 from contextree.api import ContextApi  # noqa: E402
-from contextree.context.frame import default_frame_type  # noqa: E402
+from contextree.core.frame import default_frame_type  # noqa: E402
 from contextree.core.ids import FrameId  # noqa: E402
 from contextree.store.db import Store  # noqa: E402
 from contextree.store.ledger import LedgerRows  # noqa: E402

@@ -29,8 +29,9 @@ from enum import StrEnum
 from types import MappingProxyType
 
 from contextree.agents.registry import AgentRegistry
-from contextree.context.frame import Basis, BasisKind, Frame, compute_frame_id
+from contextree.core.frame import Basis, BasisKind, Frame, compute_frame_id
 from contextree.core.ids import Digest, FrameId, NodeId, digest_bytes, is_digest
+from contextree.core.tree import TreeNode
 from contextree.errors import (
     AgentCannotWriteError,
     AgentMismatchError,
@@ -46,7 +47,7 @@ from contextree.metadata.contract import validate, with_redactions
 from contextree.redaction import Redactor
 from contextree.store.db import Store
 from contextree.store.frames import FrameIdentity, FrameRow, FrameRows, GenerationRow, HeadRow
-from contextree.store.tree import Entry, TreeRows
+from contextree.store.tree import TreeRows
 from contextree.store.upkeep import DEFAULT_EXAMPLES, VerifyReport, compact, verify_store
 
 
@@ -233,7 +234,7 @@ class ContextApi:
         secrets = tuple(self._secret_values())
         with self._lock, self._store.transaction():
             entries = self._tree.entries_by_nodes(writes[i].node_id for i in agents_ok)
-            accepted: list[tuple[FrameWrite, Entry, list[_Artifact]]] = []
+            accepted: list[tuple[FrameWrite, TreeNode, list[_Artifact]]] = []
             for i in agents_ok:
                 write = writes[i]
                 try:
@@ -254,7 +255,7 @@ class ContextApi:
                 hint="Use a writer agent; `contextree agent list` shows the roles.",
             )
 
-    def _insert(self, accepted: Sequence[tuple[FrameWrite, Entry, list[_Artifact]]]) -> None:
+    def _insert(self, accepted: Sequence[tuple[FrameWrite, TreeNode, list[_Artifact]]]) -> None:
         """The rows of checked writes, inside the caller's transaction."""
         now = self._clock()
         self._rows.insert_frames([_frame_row(write.frame) for write, _, _ in accepted])
@@ -396,7 +397,7 @@ class ContextApi:
 
     # -- helpers --------------------------------------------------------------------------
 
-    def _entry(self, node_id: NodeId) -> Entry:
+    def _entry(self, node_id: NodeId) -> TreeNode:
         entry = self._tree.entry_by_node(node_id)
         if entry is None:
             raise _not_in_tree(node_id)
@@ -441,7 +442,7 @@ def _redacted(write: FrameWrite, redactor: Redactor) -> FrameWrite:
 
 
 def _check_write(
-    write: FrameWrite, entry: Entry | None, secret_values: Iterable[str]
+    write: FrameWrite, entry: TreeNode | None, secret_values: Iterable[str]
 ) -> list[_Artifact]:
     """``put_frame``'s checks after the writer's (node in the tree, basis, agent, metadata,
     lineage), in that order; the artifacts to store when all pass."""

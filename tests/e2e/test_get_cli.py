@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from contextree.agents.registry import AgentRegistry
 from contextree.api import ContextApi, Lineage
 from contextree.cli.app import app
-from contextree.context.frame import Basis, Frame, default_frame_type
+from contextree.core.frame import Basis, Frame, default_frame_type
 from contextree.core.ids import NodeId, digest_text
 from contextree.metadata.contract import build_frame_metadata
 from contextree.store.db import Store

@@ -34,7 +34,7 @@ from tests.helpers.trees import write_tree
 
 from contextree.agents.registry import AgentRegistry
 from contextree.api import ContextApi
-from contextree.context.frame import default_frame_type
+from contextree.core.frame import default_frame_type
 from contextree.core.ids import FrameId
 from contextree.store.db import Store
 from contextree.store.ledger import LedgerRows

@@ -14,7 +14,6 @@ from contextree.agents.profile import AgentProfile, AgentRole
 from contextree.agents.registry import AgentRegistry, builtin_profiles
 from contextree.api import ContextApi, Lineage
 from contextree.context.clock import Clock, MonotonicClock
-from contextree.context.frame import Basis, Frame, default_frame_type
 from contextree.context.generation.contracts import GenerationRequest
 from contextree.context.generation.orchestration import Orchestrator
 from contextree.context.generation.prompt_collection import CollectionLimits, PromptCollector
@@ -22,11 +21,13 @@ from contextree.context.generation.provider_execution import ProviderExecution
 from contextree.context.generation.scope import ScopeRules
 from contextree.context.limits import ProviderLimits
 from contextree.context.queue import FrameGenerationQueue, QueueConfig
+from contextree.core.frame import Basis, Frame, default_frame_type
 from contextree.core.ids import Digest, FrameId, NodeId, digest_text
+from contextree.core.tree import TreeNode
 from contextree.metadata.contract import build_frame_metadata
 from contextree.providers import ProfileEntry, ProfileSource, ProviderProfile, ProviderRegistry
 from contextree.store.db import Store
-from contextree.store.tree import Entry, TreeRows
+from contextree.store.tree import TreeRows
 from contextree.telemetry import NullObserver, Observer
 from contextree.workspace.scan import Scanner
 from tests.fakes.provider_server import FakeProviderServer
@@ -76,7 +77,7 @@ class World:
     tree: TreeRows
     agents: AgentRegistry
 
-    def entry(self, path: str) -> Entry:
+    def entry(self, path: str) -> TreeNode:
         entry = self.tree.entry(path.encode())
         assert entry is not None, path
         return entry

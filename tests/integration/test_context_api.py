@@ -15,7 +15,7 @@ from tests.helpers.trees import write_tree
 from contextree.agents.profile import AgentProfile, AgentRole
 from contextree.agents.registry import AgentRegistry, builtin_profiles
 from contextree.api import ContextApi, FrameWrite, Lineage, NodeView, Ordering
-from contextree.context.frame import Basis, Frame, default_frame_type
+from contextree.core.frame import Basis, Frame, default_frame_type
 from contextree.core.ids import Digest, FrameId, NodeId, digest_text
 from contextree.errors import (
     AgentCannotWriteError,

@@ -12,7 +12,7 @@ import pytest
 from tests.helpers.generation import WRITER, World, scanned_world
 
 from contextree.api import ContextApi
-from contextree.context.frame import Basis, Frame, default_frame_type
+from contextree.core.frame import Basis, Frame, default_frame_type
 from contextree.redaction import first_credential, placeholder
 
 OPENAI = "sk-proj-" + "Lm4Nb5Vc6Xz7Aq8W" * 3

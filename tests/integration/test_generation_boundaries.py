@@ -28,10 +28,10 @@ import contextree
 from contextree import api as api_module
 from contextree.api import ContextApi
 from contextree.config.settings import ProviderSettings
-from contextree.context.frame import Basis, Frame
 from contextree.context.generation import metadata_construction
 from contextree.context.generation.provider_execution import ProviderExecution
 from contextree.context.queue import OutcomeStatus
+from contextree.core.frame import Basis, Frame
 from contextree.core.ids import EMPTY_DIGEST
 from contextree.errors import MetadataForbiddenKeyError, MetadataForbiddenValueError
 from contextree.metadata import contract

@@ -17,7 +17,7 @@ from tests.helpers.trees import scan, write_tree
 
 from contextree.agents.registry import AgentRegistry
 from contextree.api import ContextApi, GcReport, Lineage, NodeView
-from contextree.context.frame import Basis, Frame, default_frame_type
+from contextree.core.frame import Basis, Frame, default_frame_type
 from contextree.core.ids import FrameId, NodeId, digest_text
 from contextree.errors import StoreError
 from contextree.metadata.contract import build_frame_metadata

@@ -8,7 +8,7 @@ from dataclasses import replace
 import blake3
 import pytest
 
-from contextree.context.frame import Basis, BasisKind, Frame, compute_frame_id, default_frame_type
+from contextree.core.frame import Basis, BasisKind, Frame, compute_frame_id, default_frame_type
 from contextree.core.ids import (
     EMPTY_DIGEST,
     FrameId,

@@ -12,6 +12,7 @@ The public surface, for the orchestration layer and the CLI::
 ``retryable`` and ``retry_after`` tell the queue what to do. Nothing here retries.
 """
 
+from contextree.core.messages import ChatMessage, ProviderResponse, Role
 from contextree.providers.base import ProviderClient
 from contextree.providers.http import ProviderHttp
 from contextree.providers.probe import ProbeResult, probe
@@ -31,15 +32,12 @@ from contextree.providers.registry import (
     key_status,
 )
 from contextree.providers.types import (
-    ChatMessage,
     ChildFrame,
     CompletionOptions,
     DirectorySubject,
     FileSubject,
     ProviderRequest,
-    ProviderResponse,
     ProviderType,
-    Role,
     Subject,
 )
 

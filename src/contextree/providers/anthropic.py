@@ -13,8 +13,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from contextree.core.messages import ChatMessage, Role
 from contextree.providers.profiles import ANTHROPIC_DEFAULT_MAX_TOKENS
-from contextree.providers.types import ChatMessage, CompletionOptions, Role
+from contextree.providers.types import CompletionOptions
 from contextree.providers.wire import Completion, HttpProviderClient, without_suffix
 
 ANTHROPIC_VERSION = "2023-06-01"

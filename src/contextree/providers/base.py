@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
-from contextree.providers.types import ProviderRequest, ProviderResponse, ProviderType
+from contextree.core.messages import ProviderResponse
+from contextree.providers.types import ProviderRequest, ProviderType
 
 
 class ProviderClient(ABC):

@@ -13,7 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from contextree.providers.types import ChatMessage, CompletionOptions
+from contextree.core.messages import ChatMessage
+from contextree.providers.types import CompletionOptions
 from contextree.providers.wire import (
     Completion,
     HttpProviderClient,

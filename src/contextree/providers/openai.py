@@ -12,7 +12,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from contextree.providers.types import ChatMessage, CompletionOptions
+from contextree.core.messages import ChatMessage
+from contextree.providers.types import CompletionOptions
 from contextree.providers.wire import Completion, HttpProviderClient, option_fields, url_path
 
 

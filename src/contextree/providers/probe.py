@@ -13,11 +13,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from contextree.config.settings import ProviderSettings
+from contextree.core.messages import ChatMessage, Role
 from contextree.errors import ProviderError
 from contextree.providers.http import ProviderHttp
 from contextree.providers.registry import ProviderRegistry
 from contextree.providers.structural.languages import one_line
-from contextree.providers.types import ChatMessage, FileSubject, ProviderRequest, Role
+from contextree.providers.types import FileSubject, ProviderRequest
 
 PROBE_PATH = "contextree-provider-test.md"
 _PROBE_FILE = b"# Provider test\n\nA tiny file sent by `contextree provider test`.\n"

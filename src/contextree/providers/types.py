@@ -1,23 +1,17 @@
-"""The data that crosses the provider boundary: requests, responses and the node's subject.
+"""The data that crosses the provider boundary: requests, options and the node's subject.
 
-Owns the typed shapes an orchestration layer hands to a provider client and gets back. They
-are frozen, keyword-only values with no behaviour beyond small derived views; they know
-nothing about HTTP, wire formats or configuration files.
+Owns the typed shapes an orchestration layer hands to a provider client (the messages and the
+response are ``core.messages``). They are frozen, keyword-only values with no behaviour beyond
+small derived views; they know nothing about HTTP, wire formats or configuration files.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
 from enum import StrEnum
-from typing import Literal
 
-
-class Role(StrEnum):
-    """Who wrote a chat message; the values are the wire strings of every supported API."""
-
-    SYSTEM = "system"
-    USER = "user"
-    ASSISTANT = "assistant"
+from contextree.core.ids import NodeKind
+from contextree.core.messages import ChatMessage
 
 
 class ProviderType(StrEnum):
@@ -27,12 +21,6 @@ class ProviderType(StrEnum):
     ANTHROPIC = "anthropic"
     OLLAMA = "ollama"
     STRUCTURAL = "structural"
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class ChatMessage:
-    role: Role
-    content: str
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -86,7 +74,7 @@ class ChildFrame:
 
     name: str
     path: str
-    kind: Literal["file", "dir"]
+    kind: NodeKind
     content: str
 
 
@@ -109,21 +97,3 @@ class ProviderRequest:
     model: str | None = None
     options: CompletionOptions | None = None
     subject: Subject | None = None
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class ProviderResponse:
-    """A whole completion (truncated or empty ones are errors, never responses).
-
-    ``served_model`` is what the server says answered, which may differ from the requested
-    name (aliases, dated snapshots). ``request_body`` holds the exact bytes sent, for the
-    parity fixtures; it is empty for the offline structural provider, which sends nothing.
-    """
-
-    content: str
-    served_model: str
-    tokens_in: int
-    tokens_out: int
-    finish_reason: str
-    latency_s: float
-    request_body: bytes

@@ -19,6 +19,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from contextree.core.messages import ChatMessage, ProviderResponse
 from contextree.errors import (
     ContentFilteredError,
     EmptyCompletionError,
@@ -38,12 +39,7 @@ from contextree.providers.classify import (
 from contextree.providers.enrich import enrich_model_not_found
 from contextree.providers.http import HttpReply, ProviderHttp, display_url
 from contextree.providers.profiles import ProfileTimeouts, ProviderProfile
-from contextree.providers.types import (
-    ChatMessage,
-    CompletionOptions,
-    ProviderRequest,
-    ProviderResponse,
-)
+from contextree.providers.types import CompletionOptions, ProviderRequest
 
 _LIST_TIMEOUT_S = 10.0
 

@@ -1,6 +1,7 @@
 """Row access for the scanned tree: ``entries`` (the current tree by path), ``nodes`` and ``scans``.
 
-Owns reading and writing those three tables; nothing else issues SQL against them. A scan writes
+Owns reading and writing those three tables (reads come back as ``core.tree.TreeNode``);
+nothing else issues SQL against them. A scan writes
 inside one transaction (made by the caller): changed entry rows as it goes, then deleted paths
 and the scan row. A node id that leaves the tree (its row is replaced by another id, or
 deleted) is kept in ``nodes``. Values are plain tuples on the hot path (100k rows).
@@ -17,6 +18,9 @@ import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from contextree.core.ids import NodeKind
+from contextree.core.tree import TreeNode
 
 #: (kind, node_id, content_hash, size, mtime_ns, ctime_ns, ino, dev); files have all of them,
 #: directories only kind and node_id.
@@ -44,20 +48,7 @@ def unpack_sig(sig: Sig) -> tuple[int, int, int, int, int]:
 #: directory (and only for a directory).
 IndexRow = tuple[bytes, bytes, Sig | None]
 #: One entry as a scan writes it: (path, kind, node_id, size, content_hash, signature).
-NewRow = tuple[bytes, str, bytes, int | None, bytes | None, Sig | None]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class EntryWrite:
-    path: bytes
-    kind: str
-    node_id: bytes
-    content_hash: bytes | None = None
-    size: int | None = None
-    mtime_ns: int | None = None
-    ctime_ns: int | None = None
-    ino: int | None = None
-    dev: int | None = None
+NewRow = tuple[bytes, NodeKind, bytes, int | None, bytes | None, Sig | None]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -75,17 +66,6 @@ class ScanRow:
     removed: int
     hashed: int
     report: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Entry:
-    """One node of the current tree."""
-
-    path: bytes
-    kind: str
-    node_id: bytes
-    size: int | None
-    content_hash: bytes | None
 
 
 def lookup_key(rel_path: bytes) -> str:
@@ -141,12 +121,8 @@ def _entry_values(rows: Iterable[NewRow], scan_id: int) -> Iterator[tuple[Any, .
         yield (path, parent, kind, node_id, size, content_hash, sig, lookup, scan_id)
 
 
-def _sig_of(e: EntryWrite) -> Sig:
-    return pack_sig(e.size or 0, e.mtime_ns or 0, e.ctime_ns or 0, e.ino or 0, e.dev or 0)
-
-
-def _entry(r: Sequence[Any]) -> Entry:
-    return Entry(path=r[0], kind=r[1], node_id=r[2], size=r[3], content_hash=r[4])
+def _entry(r: Sequence[Any]) -> TreeNode:
+    return TreeNode(path=r[0], kind=NodeKind(r[1]), node_id=r[2], size=r[3], content_hash=r[4])
 
 
 class TreeRows:
@@ -267,35 +243,14 @@ class TreeRows:
         self.conn.executemany(_RETIRE_DELETED, ((p,) for p in paths))
         self.conn.executemany("DELETE FROM entries WHERE path = ?", ((p,) for p in paths))
 
-    def apply_changes(
-        self, *, scan_id: int, upserts: Sequence[EntryWrite], deletes: Iterable[bytes]
-    ) -> None:
-        """Write changed entries and delete vanished paths (node ids leaving go to ``nodes``)."""
-        self.delete_entries(deletes)
-        self.write_entries(
-            scan_id=scan_id,
-            rows=[
-                (
-                    e.path,
-                    e.kind,
-                    e.node_id,
-                    e.size,
-                    e.content_hash,
-                    None if e.kind == "dir" else _sig_of(e),
-                )
-                for e in upserts
-            ],
-            replacing=True,
-        )
-
-    def entry(self, path: bytes) -> Entry | None:
+    def entry(self, path: bytes) -> TreeNode | None:
         row = self.conn.execute(
             _SELECT_ENTRY + "WHERE path = ?",
             (path,),
         ).fetchone()
         return None if row is None else _entry(row)
 
-    def entries_by_lookup(self, key: str) -> list[Entry]:
+    def entries_by_lookup(self, key: str) -> list[TreeNode]:
         """Entries whose ``lookup_key`` is ``key``."""
         rows = self.conn.execute(
             _SELECT_ENTRY + "WHERE lookup = ?",
@@ -307,17 +262,17 @@ class TreeRows:
                 rows.append((found.path, found.kind, found.node_id, found.size, found.content_hash))
         return sorted((_entry(r) for r in rows), key=lambda e: e.path)
 
-    def entry_by_node(self, node_id: bytes) -> Entry | None:
+    def entry_by_node(self, node_id: bytes) -> TreeNode | None:
         row = self.conn.execute(
             _SELECT_ENTRY + "WHERE node_id = ? LIMIT 1",
             (node_id,),
         ).fetchone()
         return None if row is None else _entry(row)
 
-    def entries_by_nodes(self, node_ids: Iterable[bytes]) -> dict[bytes, Entry]:
+    def entries_by_nodes(self, node_ids: Iterable[bytes]) -> dict[bytes, TreeNode]:
         """node id -> entry for those of ``node_ids`` that are in the tree."""
         wanted = list(dict.fromkeys(node_ids))
-        out: dict[bytes, Entry] = {}
+        out: dict[bytes, TreeNode] = {}
         for start in range(0, len(wanted), _IDS_PER_QUERY):
             chunk = wanted[start : start + _IDS_PER_QUERY]
             marks = ", ".join("?" * len(chunk))
@@ -328,7 +283,7 @@ class TreeRows:
                 out[row[2]] = _entry(row)
         return out
 
-    def children(self, path: bytes) -> list[Entry]:
+    def children(self, path: bytes) -> list[TreeNode]:
         """Direct children of a directory, sorted by raw name bytes."""
         rows = self.conn.execute(
             _SELECT_ENTRY + "WHERE parent = ? ORDER BY path",
@@ -336,7 +291,7 @@ class TreeRows:
         ).fetchall()
         return [_entry(r) for r in rows]
 
-    def subtree(self, path: bytes) -> list[Entry]:
+    def subtree(self, path: bytes) -> list[TreeNode]:
         """The entry at ``path`` and every entry below it (all of them for the root)."""
         if not path:
             rows = self.conn.execute(_SELECT_ENTRY).fetchall()
@@ -351,4 +306,4 @@ class TreeRows:
     def counts(self) -> tuple[int, int]:
         """(files, directories) in the current tree."""
         rows = dict(self.conn.execute("SELECT kind, COUNT(*) FROM entries GROUP BY kind"))
-        return int(rows.get("file", 0)), int(rows.get("dir", 0))
+        return int(rows.get(NodeKind.FILE, 0)), int(rows.get(NodeKind.DIR, 0))

@@ -17,9 +17,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from contextree.core.tree import display_path
+from contextree.core.tree import TreeNode, display_path
 from contextree.errors import PathNotFoundError
-from contextree.store.tree import Entry, TreeRows, lookup_key
+from contextree.store.tree import TreeRows, lookup_key
 from contextree.workspace.ignore import (
     DEFAULT_IGNORES,
     IGNORE_FILE_NAMES,
@@ -68,7 +68,7 @@ def resolve_typed_path(
     rows: TreeRows,
     cwd: Path | None = None,
     options: IgnoreOptions | None = None,
-) -> Entry:
+) -> TreeNode:
     """The entry of the current tree that ``typed`` names, or a ``PathNotFoundError`` whose
     message says why there is none and whose hint says what to do."""
     rel = relative_path(typed, root=root, cwd=cwd)

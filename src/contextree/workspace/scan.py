@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from contextree.core.ids import dir_node_id, file_node_id
+from contextree.core.ids import NodeKind, dir_node_id, file_node_id
 from contextree.core.tree import display_path, parent_path
 from contextree.store.db import Store
 from contextree.store.tree import IndexRow, NewRow, ScanRow, TreeRows
@@ -213,7 +213,7 @@ class _Delta:
         if old is None or old[2] is not None or old[1] != node_id:
             if path:
                 self.dirty.add(parent_path(path))
-            row: NewRow = (path, "dir", node_id, None, None, None)
+            row: NewRow = (path, NodeKind.DIR, node_id, None, None, None)
             if old is None:
                 self.added.append(path)
                 self.new_rows.append(row)
@@ -232,7 +232,7 @@ class _Delta:
         self.ids[path] = node_id
         size = sig_size_mtime(sig)[0]
         self.total_bytes += size
-        row: NewRow = (path, "file", node_id, size, content_hash, sig)
+        row: NewRow = (path, NodeKind.FILE, node_id, size, content_hash, sig)
         old = self.prev.get(path)
         if old is None:
             self.added.append(path)

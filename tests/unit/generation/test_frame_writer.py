@@ -9,8 +9,8 @@ from collections.abc import Sequence
 import pytest
 
 from contextree.api import FrameWrite
-from contextree.context.frame import Basis, Frame
 from contextree.context.generation.frame_writer import FrameWriter
+from contextree.core.frame import Basis, Frame
 from contextree.core.ids import FrameId, NodeId
 from contextree.errors import ContextreeError, MetadataForbiddenValueError, StoreError
 

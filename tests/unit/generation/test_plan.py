@@ -12,8 +12,8 @@ from contextree.context.generation.plan import (
     PlanSpec,
     build_plan,
 )
+from contextree.core.tree import TreeNode
 from contextree.errors import DescendantsNotCurrentError
-from contextree.store.tree import Entry
 
 TREE = {
     b"": "dir",
@@ -26,21 +26,23 @@ TREE = {
 }
 
 
-def _entries(tree: dict[bytes, str] = TREE, version: dict[bytes, int] | None = None) -> list[Entry]:
+def _entries(
+    tree: dict[bytes, str] = TREE, version: dict[bytes, int] | None = None
+) -> list[TreeNode]:
     return entries_of(tree, version)
 
 
-def _spec(entries: list[Entry], target: bytes = b"", **kw: object) -> PlanSpec:
+def _spec(entries: list[TreeNode], target: bytes = b"", **kw: object) -> PlanSpec:
     return spec_for(entries, target, **kw)
 
 
-def _all_current(entries: list[Entry], spec: PlanSpec) -> dict[bytes, HeadInfo]:
+def _all_current(entries: list[TreeNode], spec: PlanSpec) -> dict[bytes, HeadInfo]:
     """Heads that make every node current, as a completed run would leave them."""
     keys = CurrencyKeys(
         prompt_digest=spec.prompt_digest, provider_name=spec.provider_name, model=spec.model
     )
     heads: dict[bytes, HeadInfo] = {}
-    by_parent: dict[bytes, list[Entry]] = {}
+    by_parent: dict[bytes, list[TreeNode]] = {}
     for e in entries:
         if e.path:
             parent = e.path.rpartition(b"/")[0]

@@ -21,11 +21,12 @@ from tests.helpers.generation import (
 )
 
 from contextree.context.generation import prompt_collection
-from contextree.context.generation.contracts import PromptMessage, TruncationFacts
+from contextree.context.generation.contracts import TruncationFacts
 from contextree.context.generation.prompt_collection import CollectionLimits
 from contextree.context.generation.prompt_text import BLOCK_SEPARATOR, CUT_NOTE
 from contextree.context.generation.scope import Scope
 from contextree.core.ids import EMPTY_DIGEST, digest_text
+from contextree.core.messages import ChatMessage, Role
 from contextree.errors import FileChangedSinceScanError
 from contextree.providers.types import ChildFrame, DirectorySubject, FileSubject
 
@@ -81,8 +82,8 @@ async def test_a_file_prompt_is_the_context_block_then_the_rendered_task(
     context = "Path: src/a.py\nType: File\nContent:\ndef a():\n    return 1\n"
     prompt = collected.prompt
     assert prompt.messages == (
-        PromptMessage(role="system", content=SYSTEM_PROMPT),
-        PromptMessage(role="user", content=f"Context:\n{context}\n\nTask: {task}"),
+        ChatMessage(role=Role.SYSTEM, content=SYSTEM_PROMPT),
+        ChatMessage(role=Role.USER, content=f"Context:\n{context}\n\nTask: {task}"),
     )
     assert prompt.user_prompt == task
     assert prompt.system_prompt == SYSTEM_PROMPT
@@ -106,8 +107,8 @@ async def test_an_agent_without_a_system_prompt_sends_only_the_user_message(
         world.request("src/b.py"), world.entry("src/b.py"), bare
     )
     assert collected.prompt.messages == (
-        PromptMessage(
-            role="user",
+        ChatMessage(
+            role=Role.USER,
             content="Context:\nPath: src/b.py\nType: File\nContent:\nB = 2\n\n\n"
             "Task: Describe src/b.py (File, 6 bytes).",
         ),
@@ -138,8 +139,8 @@ async def test_a_directory_prompt_holds_its_childrens_frames_of_the_same_agent_a
     task = dir_task("src")
     prompt = collected.prompt
     assert prompt.messages == (
-        PromptMessage(role="system", content=SYSTEM_PROMPT),
-        PromptMessage(role="user", content=f"Context:\n{context}\n\nTask: {task}"),
+        ChatMessage(role=Role.SYSTEM, content=SYSTEM_PROMPT),
+        ChatMessage(role=Role.USER, content=f"Context:\n{context}\n\nTask: {task}"),
     )
     assert prompt.included_children == ("src/a.py", "src/b.py", "src/sub")
     assert prompt.truncation == TruncationFacts()
@@ -161,8 +162,8 @@ async def test_a_directory_without_child_frames_gets_the_task_alone(world: World
     collected = await world.collector().collect(
         world.request("src"), world.entry("src"), TEST_AGENT
     )
-    assert collected.prompt.messages[-1] == PromptMessage(
-        role="user", content="Describe src (Directory)."
+    assert collected.prompt.messages[-1] == ChatMessage(
+        role=Role.USER, content="Describe src (Directory)."
     )
     assert collected.prompt.context_digest == EMPTY_DIGEST
     assert collected.prompt.included_children == ()
@@ -198,8 +199,8 @@ async def test_a_secret_file_is_withheld_without_ever_being_opened(
     assert collected.subject is None
     assert collected.context_text == ""
     assert collected.prompt.messages == (
-        PromptMessage(role="system", content=SYSTEM_PROMPT),
-        PromptMessage(role="user", content="Describe config/.env (File, 18 bytes)."),
+        ChatMessage(role=Role.SYSTEM, content=SYSTEM_PROMPT),
+        ChatMessage(role=Role.USER, content="Describe config/.env (File, 18 bytes)."),
     )
     assert collected.prompt.context_digest == EMPTY_DIGEST
     assert "hunter2" not in repr(collected)

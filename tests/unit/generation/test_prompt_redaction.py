@@ -14,7 +14,6 @@ import pytest
 from tests.helpers.generation import TEST_AGENT, World, scanned_world
 
 from contextree.api import ContextApi
-from contextree.context.frame import Basis, Frame, default_frame_type
 from contextree.context.generation.prompt_collection import (
     WITHHELD_BY_CONTENT,
     WITHHELD_BY_NAME,
@@ -22,6 +21,7 @@ from contextree.context.generation.prompt_collection import (
     PromptCollector,
 )
 from contextree.context.generation.scope import Scope, ScopeRules
+from contextree.core.frame import Basis, Frame, default_frame_type
 from contextree.providers.types import FileSubject
 from contextree.redaction import Redactor, placeholder
 

@@ -11,7 +11,6 @@ from collections.abc import Mapping
 import pytest
 
 from contextree import errors
-from contextree.context.generation.contracts import PromptMessage, ProviderResult
 from contextree.context.generation.provider_execution import ProviderExecution
 from contextree.errors import (
     ModelNotFoundError,
@@ -39,8 +38,8 @@ PROFILE = ProviderProfile(
     name="scripted", type=ProviderType.OPENAI, model="asked-model", api_key_env="SCRIPTED_KEY"
 )
 MESSAGES = (
-    PromptMessage(role="system", content="Be brief."),
-    PromptMessage(role="user", content="Context:\nPath: a.py\n\nTask: Describe a.py."),
+    ChatMessage(role=Role.SYSTEM, content="Be brief."),
+    ChatMessage(role=Role.USER, content="Context:\nPath: a.py\n\nTask: Describe a.py."),
 )
 SUBJECT = FileSubject(path="a.py", data=b"x = 1\n", size=6)
 EVENT_DATA = {"node_id": "ab" * 32, "path": "a.py", "agent_id": "tester", "frame_type": "t"}
@@ -115,7 +114,7 @@ def execution(
     return ProviderExecution(registry, None, observer, environ=environ), registry, observer
 
 
-async def call(unit: ProviderExecution) -> ProviderResult:
+async def call(unit: ProviderExecution) -> ProviderResponse:
     return await unit.call("scripted", MESSAGES, SUBJECT, event_data=EVENT_DATA)
 
 
@@ -140,7 +139,7 @@ async def test_success_is_a_typed_result_of_what_the_provider_answered() -> None
     client = ScriptedClient([RESPONSE])
     unit, registry, observer = execution(client)
     result = await call(unit)
-    assert result == ProviderResult(
+    assert result == ProviderResponse(
         content="# a.py\n\nSets x.",
         served_model="asked-model-2024-06-01",
         tokens_in=42,

@@ -1,9 +1,9 @@
 """Typed contracts between the generation queue and the generation units.
 
 Owns the values that cross unit boundaries during generation (a request, the assembled prompt,
-a prepared provider call, an answered call, a skip, a result, the provider's answer, the
-generated metadata) and the ``Orchestration`` protocol the queue drives. Every value is a
-frozen, keyword-only dataclass.
+a prepared provider call, an answered call, a skip, a result, the generated metadata; the
+chat messages and the provider's answer are ``core.messages``) and the ``Orchestration``
+protocol the queue drives. Every value is a frozen, keyword-only dataclass.
 
 import-linter checks two contracts on it (``pyproject.toml``). Its own ("Generation contracts
 are plain types") forbids ``contextree.providers``, ``contextree.metadata`` and aiohttp,
@@ -18,12 +18,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Literal, Protocol
+from typing import Protocol
 
-from contextree.core.ids import Digest, FrameId, NodeId
+from contextree.core.ids import Digest, FrameId, NodeId, NodeKind
+from contextree.core.messages import ChatMessage
 
-NodeKind = Literal["file", "dir"]
-PromptRole = Literal["system", "user", "assistant"]
 #: What the queue deduplicates on: (node id, agent id, frame type).
 RequestIdentity = tuple[NodeId, str, str]
 
@@ -62,14 +61,6 @@ class GenerationRequest:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class PromptMessage:
-    """One chat message; orchestration converts it to the provider's own type."""
-
-    role: PromptRole
-    content: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
 class TruncationFacts:
     """What had to be cut to fit the prompt budgets.
 
@@ -89,7 +80,7 @@ class AssembledPrompt:
 
     user_prompt: str
     system_prompt: str
-    messages: tuple[PromptMessage, ...]
+    messages: tuple[ChatMessage, ...]
     prompt_digest: Digest
     context_digest: Digest
     included_children: tuple[str, ...] = ()
@@ -144,22 +135,6 @@ class FrameResult:
     tokens_out: int
     served_model: str
     provider_name: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ProviderResult:
-    """What a provider answered, in provider-neutral terms. ``request_body`` is the exact
-    bytes sent, kept for audit and the parity fixtures; ``truncated_bytes`` counts the bytes
-    of the answer cut off to fit ``max_frame_bytes`` (``content`` then ends with a note)."""
-
-    content: str
-    served_model: str
-    tokens_in: int
-    tokens_out: int
-    finish_reason: str
-    latency_s: float
-    request_body: bytes
-    truncated_bytes: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

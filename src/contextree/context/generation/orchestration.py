@@ -19,14 +19,12 @@ from dataclasses import dataclass
 from contextree.agents.profile import AgentProfile
 from contextree.agents.registry import AgentRegistry
 from contextree.api import ContextApi, FrameWrite, Lineage
-from contextree.context.frame import Basis, Frame
 from contextree.context.generation.contracts import (
     ExecutedCall,
     FrameResult,
     GeneratedMetadata,
     GenerationRequest,
     PreparedCall,
-    ProviderResult,
     Skip,
 )
 from contextree.context.generation.currency import DEFAULT_DIRECTORY_CONTEXT_BUDGET, CurrencyKeys
@@ -40,11 +38,13 @@ from contextree.context.generation.prompt_collection import (
 )
 from contextree.context.generation.provider_execution import ProviderExecution
 from contextree.context.generation.scope import Scope
-from contextree.core.ids import EMPTY_DIGEST, Digest, digest_bytes
-from contextree.core.tree import display_path
+from contextree.core.frame import Basis, Frame
+from contextree.core.ids import EMPTY_DIGEST, Digest, NodeKind, digest_bytes
+from contextree.core.messages import ProviderResponse
+from contextree.core.tree import TreeNode, display_path
 from contextree.errors import NodeNotInTreeError
 from contextree.providers.profiles import STRUCTURAL, STRUCTURAL_MODEL
-from contextree.store.tree import Entry, TreeRows
+from contextree.store.tree import TreeRows
 from contextree.telemetry import EventValue
 
 #: Output tokens assumed when a profile sets no max_tokens.
@@ -56,7 +56,7 @@ class _Payload:
     """What ``execute`` needs; opaque to the queue."""
 
     agent: AgentProfile
-    entry: Entry
+    entry: TreeNode
     collected: CollectedPrompt
     input_key: str
     #: The provider actually called; None when the frame needs no call at all.
@@ -112,7 +112,7 @@ class Orchestrator:
                 hint="Run `contextree generate` again; it rescans first.",
             )
         # A directory's children and their heads are read once, for its key and its context.
-        kids = None if entry.kind == "file" else self._collector.child_heads(request, entry)
+        kids = None if entry.kind == NodeKind.FILE else self._collector.child_heads(request, entry)
         key = self.input_key(request, entry, agent, kids)
         head = self._api.head(request.node_id, request.agent_id, request.frame_type)
         if not request.force and head is not None and head.input_key == key:
@@ -136,7 +136,7 @@ class Orchestrator:
     def input_key(
         self,
         request: GenerationRequest,
-        entry: Entry,
+        entry: TreeNode,
         agent: AgentProfile,
         child_heads: ChildHeads | None = None,
     ) -> str:
@@ -154,7 +154,7 @@ class Orchestrator:
                 redact=self._redact,
             )
             self._keys[cache_key] = keys
-        if entry.kind == "file":
+        if entry.kind == NodeKind.FILE:
             return keys.file_key(entry.node_id)
         if child_heads is None:
             child_heads = self._collector.child_heads(request, entry)
@@ -250,7 +250,7 @@ def _provider_for(scope: Scope, requested: str) -> str | None:
     return None
 
 
-def _fixed_frame(payload: _Payload) -> ProviderResult:
+def _fixed_frame(payload: _Payload) -> ProviderResponse:
     """The frame of a withheld or empty file: made here, with no provider involved."""
     path = display_path(payload.entry.path)
     if payload.collected.scope is Scope.WITHHELD and payload.collected.withheld_by == "content":
@@ -270,7 +270,7 @@ def _fixed_frame(payload: _Payload) -> ProviderResult:
     else:
         content = f"# {path}\n\nEmpty file (0 bytes)."
         reason = "empty"
-    return ProviderResult(
+    return ProviderResponse(
         content=content,
         served_model=STRUCTURAL_MODEL,
         tokens_in=0,
@@ -281,7 +281,7 @@ def _fixed_frame(payload: _Payload) -> ProviderResult:
     )
 
 
-def _lineage(payload: _Payload, result: ProviderResult, request_digest: Digest) -> Lineage:
+def _lineage(payload: _Payload, result: ProviderResponse, request_digest: Digest) -> Lineage:
     prompt = payload.collected.prompt
     if payload.call_provider is None:
         return Lineage(

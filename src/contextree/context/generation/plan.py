@@ -23,10 +23,9 @@ from contextree.context.generation.currency import (
     MISSING_CHILD,
     CurrencyKeys,
 )
-from contextree.core.ids import NodeId
-from contextree.core.tree import display_path, parent_path
+from contextree.core.ids import NodeId, NodeKind
+from contextree.core.tree import TreeNode, display_path, parent_path
 from contextree.errors import DescendantsNotCurrentError, PlanValidationError
-from contextree.store.tree import Entry
 
 HEAD_REUSE = "head_reuse"
 _MISSING_LIST_CAP = 20
@@ -67,7 +66,7 @@ class SkippedNode(NamedTuple):
 class PlanSpec:
     """What to plan: the target and the generation identity."""
 
-    target: Entry
+    target: TreeNode
     agent_id: str
     provider_name: str
     model: str
@@ -133,7 +132,7 @@ def _depth(path: bytes) -> int:
 
 def build_plan(
     spec: PlanSpec,
-    entries: Sequence[Entry],
+    entries: Sequence[TreeNode],
     heads: HeadMap,
     *,
     plan_id: str | None = None,
@@ -155,8 +154,8 @@ def build_plan(
     current, input_keys = _currency(entries, children, heads, keys)
     plan_id = plan_id or f"plan-{next(_plan_counter)}-{target.node_id.hex()[:8]}"
 
-    if target.kind == "dir" and not spec.recursive:
-        in_scope: Iterable[Entry] = [target]
+    if target.kind == NodeKind.DIR and not spec.recursive:
+        in_scope: Iterable[TreeNode] = [target]
         if not spec.force:
             _require_current_descendants(entries, target.path, current)
     else:
@@ -164,8 +163,8 @@ def build_plan(
 
     items: dict[bytes, PlanItem] = {}
     skipped: list[SkippedNode] = []
-    recursive = spec.recursive or target.kind == "file"
-    planned: list[Entry] = []
+    recursive = spec.recursive or target.kind == NodeKind.FILE
+    planned: list[TreeNode] = []
     for entry in in_scope:
         if spec.force or not current[entry.path]:
             planned.append(entry)
@@ -181,13 +180,13 @@ def build_plan(
     depth = {e.path: _depth(e.path) for e in planned}
     for entry in sorted(planned, key=lambda e: (-depth[e.path], e.path)):
         waits_for: tuple[bytes, ...] = ()
-        if recursive and entry.kind == "dir":
+        if recursive and entry.kind == NodeKind.DIR:
             waits_for = tuple(c.path for c in children.get(entry.path, ()) if c.path in items)
         items[entry.path] = PlanItem(
             request=GenerationRequest(
                 node_id=NodeId(entry.node_id),
                 path=entry.path,
-                node_kind="file" if entry.kind == "file" else "dir",
+                node_kind=entry.kind,
                 depth=depth[entry.path],
                 agent_id=spec.agent_id,
                 provider_name=spec.provider_name,
@@ -210,9 +209,9 @@ def build_plan(
     return plan
 
 
-def _children(entries: Sequence[Entry], target: bytes) -> dict[bytes, list[Entry]]:
+def _children(entries: Sequence[TreeNode], target: bytes) -> dict[bytes, list[TreeNode]]:
     """Children by parent path (in name order), for every directory of the subtree."""
-    out: dict[bytes, list[Entry]] = {}
+    out: dict[bytes, list[TreeNode]] = {}
     for entry in entries:
         if entry.path != target:
             out.setdefault(parent_path(entry.path), []).append(entry)
@@ -222,8 +221,8 @@ def _children(entries: Sequence[Entry], target: bytes) -> dict[bytes, list[Entry
 
 
 def _currency(
-    entries: Sequence[Entry],
-    children: Mapping[bytes, list[Entry]],
+    entries: Sequence[TreeNode],
+    children: Mapping[bytes, list[TreeNode]],
     heads: HeadMap,
     keys: CurrencyKeys,
 ) -> tuple[dict[bytes, bool], dict[bytes, str]]:
@@ -233,7 +232,7 @@ def _currency(
     input_keys: dict[bytes, str] = {}
     dirs = []
     for entry in entries:
-        if entry.kind != "file":
+        if entry.kind != NodeKind.FILE:
             dirs.append(entry)
             continue
         key = keys.file_key(entry.node_id)
@@ -253,7 +252,7 @@ def _currency(
 
 
 def _require_current_descendants(
-    entries: Sequence[Entry], target: bytes, current: Mapping[bytes, bool]
+    entries: Sequence[TreeNode], target: bytes, current: Mapping[bytes, bool]
 ) -> None:
     missing = sorted(e.path for e in entries if e.path != target and not current[e.path])
     if not missing:

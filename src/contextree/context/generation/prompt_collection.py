@@ -32,7 +32,6 @@ from contextree.api import ContextApi, Head
 from contextree.context.generation.contracts import (
     AssembledPrompt,
     GenerationRequest,
-    PromptMessage,
     TruncationFacts,
 )
 from contextree.context.generation.currency import MISSING_CHILD
@@ -45,13 +44,14 @@ from contextree.context.generation.prompt_text import (
     user_message,
 )
 from contextree.context.generation.scope import Scope, ScopeRules
-from contextree.core.ids import NodeId, digest_text
-from contextree.core.tree import display_path
+from contextree.core.ids import NodeId, NodeKind, digest_text
+from contextree.core.messages import ChatMessage, Role
+from contextree.core.tree import TreeNode, display_path
 from contextree.errors import FileChangedSinceScanError
 from contextree.providers.types import ChildFrame, DirectorySubject, FileSubject, Subject
 from contextree.redaction import Redactor, holds_private_key_json
 from contextree.sniff import binary_kind
-from contextree.store.tree import Entry, TreeRows
+from contextree.store.tree import TreeRows
 
 _READ_CHUNK = 1 << 20
 #: Bytes of a file handed to the structural provider (it reads structure, not every byte).
@@ -85,7 +85,7 @@ class ChildHeads:
     agent and frame type (a child without one is absent). Read once per ``prepare``: the
     directory's input key and its context both come from this one read."""
 
-    children: tuple[Entry, ...]
+    children: tuple[TreeNode, ...]
     heads: Mapping[NodeId, Head]
 
     def frame_ids(self) -> list[bytes]:
@@ -209,10 +209,10 @@ class PromptCollector:
         #: System prompt -> its redacted text and counts: one agent's is redacted once.
         self._systems: dict[str, tuple[str, Counter[str]]] = {}
 
-    def file_scope(self, entry: Entry) -> Scope:
+    def file_scope(self, entry: TreeNode) -> Scope:
         return self._scope.classify_file(entry.path, entry.size or 0)
 
-    def child_heads(self, request: GenerationRequest, entry: Entry) -> ChildHeads:
+    def child_heads(self, request: GenerationRequest, entry: TreeNode) -> ChildHeads:
         """The directory's children and their current heads for the request's agent and
         frame type."""
         children = tuple(self._tree.children(entry.path))
@@ -226,20 +226,20 @@ class PromptCollector:
     async def collect(
         self,
         request: GenerationRequest,
-        entry: Entry,
+        entry: TreeNode,
         agent: AgentProfile,
         child_heads: ChildHeads | None = None,
     ) -> CollectedPrompt:
         """The prompt for one node. For a directory, ``child_heads`` is what ``child_heads``
         returned for it (read here when not given)."""
-        if entry.kind == "file":
+        if entry.kind == NodeKind.FILE:
             return await self._file(request, entry, agent)
         if child_heads is None:
             child_heads = self.child_heads(request, entry)
         return self._directory(entry, agent, child_heads)
 
     async def _file(
-        self, request: GenerationRequest, entry: Entry, agent: AgentProfile
+        self, request: GenerationRequest, entry: TreeNode, agent: AgentProfile
     ) -> CollectedPrompt:
         path = display_path(entry.path)
         size = entry.size or 0
@@ -291,7 +291,7 @@ class PromptCollector:
             withheld_by=why if scope is Scope.WITHHELD else "",
         )
 
-    def _read_scanned(self, entry: Entry, keep: int) -> bytes:
+    def _read_scanned(self, entry: TreeNode, keep: int) -> bytes:
         """The first ``keep`` bytes, after checking the whole file still hashes as scanned."""
         abs_path = self._root + b"/" + entry.path
         hasher = blake3.blake3()
@@ -320,7 +320,7 @@ class PromptCollector:
         return bytes(kept)
 
     def _directory(
-        self, entry: Entry, agent: AgentProfile, child_heads: ChildHeads
+        self, entry: TreeNode, agent: AgentProfile, child_heads: ChildHeads
     ) -> CollectedPrompt:
         path = display_path(entry.path)
         heads = child_heads.heads
@@ -337,13 +337,13 @@ class PromptCollector:
             content, found = self._redactor.redact(raw.decode("utf-8", "replace"))
             counts.update(found)
             child_path = display_path(child.path)
-            kind = "Directory" if child.kind == "dir" else "File"
+            kind = "Directory" if child.kind == NodeKind.DIR else "File"
             blocks.append(ChildBlock(path=child_path, node_type=kind, content=content))
             frames.append(
                 ChildFrame(
                     name=display_path(child.path.rpartition(b"/")[2]),
                     path=child_path,
-                    kind="dir" if child.kind == "dir" else "file",
+                    kind=child.kind,
                     content=content,
                 )
             )
@@ -388,10 +388,10 @@ class PromptCollector:
                 cached = self._systems[system] = self._redactor.redact(system)
             system = cached[0]
             counts.update(cached[1])
-        messages: list[PromptMessage] = []
+        messages: list[ChatMessage] = []
         if system:
-            messages.append(PromptMessage(role="system", content=system))
-        messages.append(PromptMessage(role="user", content=user_message(context, task)))
+            messages.append(ChatMessage(role=Role.SYSTEM, content=system))
+        messages.append(ChatMessage(role=Role.USER, content=user_message(context, task)))
         return AssembledPrompt(
             user_prompt=task,
             system_prompt=system,

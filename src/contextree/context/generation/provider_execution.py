@@ -4,7 +4,7 @@ Owns turning an assembled prompt into a ``ProviderRequest``, calling the client,
 model-not-found error with the models the provider lists, cutting an answer longer than
 ``max_frame_bytes`` at a line (``frame_text.cap_answer``), and emitting
 ``provider_request_sent``, ``provider_response_received`` and ``provider_request_failed``.
-It returns a typed ``ProviderResult`` or raises the adapter's classified error unchanged in
+It returns a typed ``ProviderResponse`` or raises the adapter's classified error unchanged in
 kind. It never retries (the queue does) and never writes anything.
 """
 
@@ -12,16 +12,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 
 from contextree.config.generation import GenerationSettings
-from contextree.context.generation.contracts import PromptMessage, ProviderResult
 from contextree.context.generation.frame_text import cap_answer
+from contextree.core.messages import ChatMessage, ProviderResponse
 from contextree.errors import ModelNotFoundError, ProviderError
 from contextree.providers import ProviderHttp, ProviderRegistry
 from contextree.providers.base import ProviderClient
 from contextree.providers.enrich import enrich_model_not_found
 from contextree.providers.profiles import ProviderProfile
-from contextree.providers.types import ChatMessage, ProviderRequest, Role, Subject
+from contextree.providers.types import ProviderRequest, Subject
 from contextree.telemetry import Event, EventValue, Observer, safe_emit
 
 #: Bytes of one frame's text at most unless told otherwise (the documented default).
@@ -67,17 +68,14 @@ class ProviderExecution:
     async def call(
         self,
         provider_name: str,
-        messages: tuple[PromptMessage, ...],
+        messages: tuple[ChatMessage, ...],
         subject: Subject | None,
         *,
         event_data: Mapping[str, EventValue],
-    ) -> ProviderResult:
+    ) -> ProviderResponse:
         """Send one request and return what the provider answered."""
         client = self._client(provider_name)
-        request = ProviderRequest(
-            messages=tuple(ChatMessage(role=Role(m.role), content=m.content) for m in messages),
-            subject=subject,
-        )
+        request = ProviderRequest(messages=messages, subject=subject)
         data = {**event_data, "provider_name": provider_name}
         self._emit("provider_request_sent", data)
         started = time.perf_counter()
@@ -101,16 +99,7 @@ class ProviderExecution:
             },
         )
         capped = cap_answer(response.content, self._max_frame_bytes)
-        return ProviderResult(
-            content=capped.text,
-            served_model=response.served_model,
-            tokens_in=response.tokens_in,
-            tokens_out=response.tokens_out,
-            finish_reason=response.finish_reason,
-            latency_s=response.latency_s,
-            request_body=response.request_body,
-            truncated_bytes=capped.truncated_bytes,
-        )
+        return replace(response, content=capped.text, truncated_bytes=capped.truncated_bytes)
 
     def _failed(self, data: Mapping[str, EventValue], error: ProviderError, started: float) -> None:
         self._emit(

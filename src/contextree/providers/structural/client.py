@@ -10,16 +10,12 @@ from __future__ import annotations
 import asyncio
 import time
 
+from contextree.core.messages import ProviderResponse
 from contextree.errors import BadRequestError
 from contextree.providers.base import ProviderClient
 from contextree.providers.profiles import STRUCTURAL_MODEL, ProviderProfile
 from contextree.providers.structural.render import render_directory, render_file
-from contextree.providers.types import (
-    FileSubject,
-    ProviderRequest,
-    ProviderResponse,
-    ProviderType,
-)
+from contextree.providers.types import FileSubject, ProviderRequest, ProviderType
 
 _INLINE_BYTES = 64 * 1024
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+from contextree.core.ids import NodeKind
 from contextree.providers.structural.languages import (
     count_lines,
     is_data_language,
@@ -177,10 +178,10 @@ def _child_language(child: ChildFrame) -> str:
 def render_directory(subject: DirectorySubject) -> str:
     """The structural frame of a directory, rolled up from its children's frames."""
     title = subject.path or "."
-    children = sorted(subject.children, key=lambda c: (c.kind != "dir", c.name))
+    children = sorted(subject.children, key=lambda c: (c.kind != NodeKind.DIR, c.name))
     if not children:
         return f"# {title}\n\nEmpty directory.\n"
-    files = [c for c in children if c.kind == "file"]
+    files = [c for c in children if c.kind == NodeKind.FILE]
     dirs = len(children) - len(files)
     head = (
         f"Directory with {_plural(len(files), 'file', 'files')} and "
@@ -192,7 +193,7 @@ def render_directory(subject: DirectorySubject) -> str:
         head += " Languages: " + ", ".join(f"{name} ({n:,})" for name, n in ranked) + "."
     rows = []
     for child in children:
-        label = f"{child.name}/" if child.kind == "dir" else child.name
+        label = f"{child.name}/" if child.kind == NodeKind.DIR else child.name
         summary = first_meaningful_line(child.content) or "(no frame text)"
         rows.append(f"- `{label}`: {summary}")
     return "\n".join([f"# {title}", "", head, "", "## Contents", "", *rows]) + "\n"
