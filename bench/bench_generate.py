@@ -80,12 +80,13 @@ from contextree.context.generation.contracts import (
     GenerationRequest,
     PreparedCall,
 )
-from contextree.context.generation.executor import Executor, NodeStatus, Schedule
+from contextree.context.generation.executor import Executor, Schedule
 from contextree.context.generation.inputs import GenerateOptions
 from contextree.context.generation.orchestration import Orchestrator
 from contextree.context.generation.plan import PlanSpec, build_plan
 from contextree.context.generation.prompt_collection import PromptCollector
 from contextree.context.generation.provider_execution import ProviderExecution
+from contextree.context.generation.results import NodeStatus
 from contextree.context.generation.run import GenerateOutcome, run_generate
 from contextree.context.generation.scope import Scope, ScopeRules
 from contextree.context.limits import ProviderLimits

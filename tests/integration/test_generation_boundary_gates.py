@@ -45,8 +45,8 @@ from contextree.context.generation.contracts import (
     PreparedCall,
     Skip,
 )
-from contextree.context.generation.executor import NodeStatus
 from contextree.context.generation.inputs import GenerateOptions
+from contextree.context.generation.results import NodeStatus
 from contextree.context.generation.run import run_generate
 from contextree.context.limits import ProviderLimits
 from contextree.context.queue import FrameGenerationQueue, OutcomeStatus, QueueConfig

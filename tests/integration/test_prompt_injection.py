@@ -24,9 +24,9 @@ from contextree.agents.registry import AgentRegistry
 from contextree.api import ContextApi
 from contextree.bootstrap import load_workspace, open_store
 from contextree.bootstrap.generation import generation_environment
-from contextree.context.generation.executor import NodeStatus
 from contextree.context.generation.inputs import GenerateOptions
 from contextree.context.generation.prompt_text import render_template
+from contextree.context.generation.results import NodeStatus
 from contextree.context.generation.run import GenerateOutcome, run_generate
 from contextree.core.ids import NodeId, digest_bytes, digest_text
 from contextree.store.db import Store

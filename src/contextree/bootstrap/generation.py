@@ -27,12 +27,13 @@ from contextree.bootstrap.profiles import (
 from contextree.bootstrap.setup import WorkspaceSetup, ignore_options, scan_options
 from contextree.config.generation import GenerationSettings
 from contextree.context.generation.control import RunControl
-from contextree.context.generation.executor import Executor, ResultListener
+from contextree.context.generation.executor import Executor
 from contextree.context.generation.inputs import GenerationEnvironment, RunChoices
 from contextree.context.generation.ledger import RunLedger
 from contextree.context.generation.orchestration import Orchestrator
 from contextree.context.generation.prompt_collection import CollectionLimits, PromptCollector
 from contextree.context.generation.provider_execution import ProviderExecution
+from contextree.context.generation.results import ResultListener
 from contextree.context.generation.scope import ScopeRules
 from contextree.context.limits import ProviderLimits
 from contextree.context.queue import FrameGenerationQueue, QueueConfig

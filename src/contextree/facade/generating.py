@@ -18,16 +18,15 @@ from pathlib import Path
 from contextree.bootstrap import WorkspaceSetup, open_store
 from contextree.bootstrap.generation import generation_environment
 from contextree.context.generation.control import RunControl
-from contextree.context.generation.executor import (
-    FailurePolicy,
+from contextree.context.generation.executor import FailurePolicy, Schedule
+from contextree.context.generation.inputs import GenerateOptions
+from contextree.context.generation.plan import GenerationPlan
+from contextree.context.generation.results import (
     GenerationResult,
     NodeResult,
     NodeStatus,
     ResultListener,
-    Schedule,
 )
-from contextree.context.generation.inputs import GenerateOptions
-from contextree.context.generation.plan import GenerationPlan
 from contextree.context.generation.run import DISK_FULL_CLASS, GenerateOutcome, run_generate
 from contextree.telemetry import Event, JsonLinesObserver, MultiObserver, Observer
 from contextree.trust_review import require_trusted_run

@@ -17,14 +17,9 @@ from contextree.context.generation.contracts import (
     PreparedCall,
     Skip,
 )
-from contextree.context.generation.executor import (
-    Executor,
-    FailurePolicy,
-    GenerationResult,
-    NodeStatus,
-    Schedule,
-)
+from contextree.context.generation.executor import Executor, FailurePolicy, Schedule
 from contextree.context.generation.plan import GenerationPlan, build_plan
+from contextree.context.generation.results import GenerationResult, NodeStatus
 from contextree.context.limits import ProviderLimits
 from contextree.context.queue import FrameGenerationQueue, QueueConfig
 from contextree.core.ids import FrameId

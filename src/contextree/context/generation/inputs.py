@@ -22,8 +22,9 @@ from contextree.agents.profile import AgentProfile
 from contextree.agents.registry import AgentRegistry
 from contextree.config.settings import Settings
 from contextree.context.clock import Clock, MonotonicClock
-from contextree.context.generation.executor import FailurePolicy, ResultListener, Schedule
+from contextree.context.generation.executor import FailurePolicy, Schedule
 from contextree.context.generation.plan import GenerationPlan, PlanSpec, build_plan
+from contextree.context.generation.results import ResultListener
 from contextree.core.frame import default_frame_type
 from contextree.core.tree import TreeNode
 from contextree.errors import ConfigError, PathNotFoundError

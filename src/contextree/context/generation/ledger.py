@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from contextree.api import ContextApi
-from contextree.context.generation.executor import GenerationResult, NodeResult, NodeStatus
 from contextree.context.generation.plan import GenerationPlan
+from contextree.context.generation.results import GenerationResult, NodeResult, NodeStatus
 from contextree.core.ids import NodeId
 from contextree.errors import DiskFullError
 from contextree.store.db import Store

@@ -14,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from contextree.context.generation.control import RunControl
-from contextree.context.generation.executor import GenerationResult, NodeResult, ResultListener
 from contextree.context.generation.inputs import (
     GenerateOptions,
     GenerationEnvironment,
@@ -26,6 +25,7 @@ from contextree.context.generation.inputs import (
 )
 from contextree.context.generation.ledger import RunLedger
 from contextree.context.generation.plan import GenerationPlan, restrict_plan
+from contextree.context.generation.results import GenerationResult, NodeResult, ResultListener
 from contextree.errors import DiskFullError, NothingToRetryError
 from contextree.telemetry import Observer
 from contextree.workspace.lock import writer_lock
