@@ -8,13 +8,12 @@ import os
 import signal
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from contextree.bootstrap import WorkspaceSetup, load_workspace, open_store
-from contextree.bootstrap.generation import generation_environment
 from contextree.cli.errors import user_errors
 from contextree.cli.generate_view import RunView, outcome_json, print_summary
 from contextree.cli.output import (
@@ -24,14 +23,19 @@ from contextree.cli.output import (
     quiet_if_terminal_closed,
     report_error,
 )
-from contextree.context.generation.control import RunControl
-from contextree.context.generation.executor import FailurePolicy, NodeStatus, Schedule
-from contextree.context.generation.inputs import GenerateOptions
-from contextree.context.generation.run import GenerateOutcome, run_generate
+from contextree.cli.workspace_open import open_cli_workspace
 from contextree.errors import ContextreeError
-from contextree.store.db import Store
-from contextree.telemetry import JsonLinesObserver, MultiObserver, Observer
-from contextree.trust_review import require_trusted_run
+from contextree.facade import Workspace
+from contextree.facade.generating import (
+    FailurePolicy,
+    GenerateOutcome,
+    JsonLinesObserver,
+    MultiObserver,
+    NodeStatus,
+    Observer,
+    RunControl,
+    Schedule,
+)
 
 PathArg = Annotated[
     str | None,
@@ -129,7 +133,7 @@ def generate_cmd(  # noqa: PLR0917  # typer maps each option to a parameter
     no_redact: NoRedactOpt = False,
 ) -> None:
     """Generate a context frame for every file and directory that lacks a current one."""
-    options = GenerateOptions(
+    options = _Asked(
         target=path,
         node=node,
         agent=agent,
@@ -141,7 +145,7 @@ def generate_cmd(  # noqa: PLR0917  # typer maps each option to a parameter
         failure_policy=failure_policy,
         concurrency=concurrency,
         scan=not no_scan,
-        wait_for_lock=wait,
+        wait=wait,
         retry_failed=retry_failed,
         redact=False if no_redact else None,
     )
@@ -191,9 +195,29 @@ def regenerate_cmd(  # noqa: PLR0917  # typer maps each option to a parameter
     )
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Asked:
+    """The options of one ``generate``, as ``Workspace.generate`` takes them."""
+
+    target: str | None
+    node: str | None
+    agent: str | None
+    provider: str | None
+    frame_type: str | None
+    force: bool
+    recursive: bool
+    schedule: Schedule | None
+    failure_policy: FailurePolicy | None
+    concurrency: int | None
+    scan: bool
+    wait: bool
+    retry_failed: bool
+    redact: bool | None
+
+
 def _run(
     state: CliState,
-    options: GenerateOptions,
+    options: _Asked,
     *,
     json_out: bool,
     events: Path | None,
@@ -203,15 +227,8 @@ def _run(
     started = time.monotonic()
     live = not json_out and not state.quiet and state.err.is_terminal
     control = RunControl(grace_s=grace)
-    with user_errors(state):
-        ws = load_workspace(state.workspace)
-        for notice in ws.notices:  # a workspace config tried to loosen a security setting
-            state.err.print(notice, markup=False)
-        ws.layout.ensure_data_dir()
-        with open_store(ws.layout, ws.settings) as store, _stopped_before_any_request(state):
-            outcome = _generate(
-                state, ws, store, options, control, live=live, events=events, command=command
-            )
+    with user_errors(state), open_cli_workspace(state) as ws, _stopped_before_any_request(state):
+        outcome = _generate(state, ws, options, control, live=live, events=events, command=command)
     seconds = time.monotonic() - started
     code = _exit_code(outcome, control)
     with quiet_if_terminal_closed(code):
@@ -242,11 +259,11 @@ def _exit_code(outcome: GenerateOutcome, control: RunControl) -> int:
     return 0 if outcome.result.succeeded and outcome.disk_full is None else 1
 
 
-def _disk_full_error(ws: WorkspaceSetup, outcome: GenerateOutcome) -> ContextreeError | None:
+def _disk_full_error(ws: Workspace, outcome: GenerateOutcome) -> ContextreeError | None:
     if outcome.disk_full is None:
         return None
     kept = outcome.result.count(NodeStatus.DONE)
-    where = os.path.relpath(ws.layout.store_path, ws.layout.root)
+    where = os.path.relpath(ws.store_path, ws.root)
     return ContextreeError(
         f"disk full writing {where}: {plural(kept, 'frame')} kept; free space and rerun "
         "`contextree generate` (only what is missing is generated)"
@@ -255,7 +272,7 @@ def _disk_full_error(ws: WorkspaceSetup, outcome: GenerateOutcome) -> Contextree
 
 def _report(
     state: CliState,
-    ws: WorkspaceSetup,
+    ws: Workspace,
     outcome: GenerateOutcome,
     control: RunControl,
     seconds: float,
@@ -292,37 +309,51 @@ def _report(
 
 def _generate(
     state: CliState,
-    ws: WorkspaceSetup,
-    store: Store,
-    options: GenerateOptions,
+    ws: Workspace,
+    options: _Asked,
     control: RunControl,
     *,
     live: bool,
     events: Path | None,
     command: str = "generate",
 ) -> GenerateOutcome:
-    env = generation_environment(ws, store)
-    # Workspace trust: refused (exit 2) before any request, else at most a one-line notice.
-    notice = require_trusted_run(ws, env, options, command=command)
-    if notice is not None and not state.quiet:
-        state.err.print(notice, markup=False)
     view = RunView(state.err, live=live)
     observers: list[Observer] = [view]
     sink = JsonLinesObserver(events) if events is not None else None
     if sink is not None:
         observers.append(sink)
 
+    def notice(text: str) -> None:
+        # A workspace config that tried to loosen a security setting is always said; the
+        # trust notice is quiet with --quiet.
+        if text in ws.notices or not state.quiet:
+            state.err.print(text, markup=False)
+
     async def main() -> GenerateOutcome:
         # Ctrl-C, SIGTERM and SIGHUP stop intake, then cancel what is in flight after the
         # grace period; the flag is set at once, so a signal during the scan sends nothing.
         with control.signals(asyncio.get_running_loop()):
-            return await run_generate(
-                env,
-                options,
+            return await ws.generate(
+                options.target,
+                node=options.node,
+                agent=options.agent,
+                provider=options.provider,
+                frame_type=options.frame_type,
+                force=options.force,
+                recursive=options.recursive,
+                schedule=options.schedule,
+                failure_policy=options.failure_policy,
+                concurrency=options.concurrency,
+                scan=options.scan,
+                wait=options.wait,
+                retry_failed=options.retry_failed,
+                redact=options.redact,
                 observer=MultiObserver(observers),
                 on_result=view.on_result,
                 on_plan=view.on_plan,
+                on_notice=notice,
                 control=control,
+                command=command,
             )
 
     try:

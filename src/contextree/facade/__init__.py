@@ -8,7 +8,59 @@ root (``contextree.bootstrap``) builds, and ``values`` owns the frozen results h
 ``contextree.facade.generating``, which is imported only when a run starts.
 """
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from contextree.api import Ordering
 from contextree.facade.values import FrameRecord, NodeFrames
 from contextree.facade.workspace import Workspace, open_workspace
+from contextree.store.sweep import GcReport
+from contextree.store.tree import ScanRow
+from contextree.store.upkeep import DESCRIPTIONS as PROBLEM_DESCRIPTIONS
+from contextree.store.upkeep import Problem, ProblemGroup, ProblemKind, VerifyReport
 
-__all__ = ["FrameRecord", "NodeFrames", "Workspace", "open_workspace"]
+if TYPE_CHECKING:
+    from contextree.facade.frame_report import FrameReport
+    from contextree.facade.upkeep import AdoptResult
+    from contextree.facade.workspace_cases import InitResult, StatusReport
+    from contextree.workspace.scan import ScanProgress, ScanReport
+
+#: Results of scan, status and init, imported when first asked for: the scanner is not
+#: loaded by commands that only read frames.
+_LAZY = {
+    "AdoptResult": "contextree.facade.upkeep",
+    "FrameReport": "contextree.facade.frame_report",
+    "InitResult": "contextree.facade.workspace_cases",
+    "ScanProgress": "contextree.workspace.scan",
+    "ScanReport": "contextree.workspace.scan",
+    "StatusReport": "contextree.facade.workspace_cases",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
+
+__all__ = [
+    "PROBLEM_DESCRIPTIONS",
+    "AdoptResult",
+    "FrameRecord",
+    "FrameReport",
+    "GcReport",
+    "InitResult",
+    "NodeFrames",
+    "Ordering",
+    "Problem",
+    "ProblemGroup",
+    "ProblemKind",
+    "ScanProgress",
+    "ScanReport",
+    "ScanRow",
+    "StatusReport",
+    "VerifyReport",
+    "Workspace",
+    "open_workspace",
+]

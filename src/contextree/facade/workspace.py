@@ -24,6 +24,7 @@ from contextree.facade.reading import ReadRequest, read_node, typed_path
 from contextree.facade.values import NodeFrames
 
 if TYPE_CHECKING:
+    from contextree.facade.frame_report import FrameReport
     from contextree.facade.generating import (
         FailurePolicy,
         GenerateOutcome,
@@ -33,6 +34,11 @@ if TYPE_CHECKING:
         RunControl,
         Schedule,
     )
+    from contextree.facade.upkeep import AdoptResult
+    from contextree.facade.workspace_cases import InitResult, StatusReport
+    from contextree.store.sweep import GcReport
+    from contextree.store.upkeep import VerifyReport
+    from contextree.workspace.scan import ScanProgress, ScanReport
 
 
 def open_workspace(
@@ -70,6 +76,11 @@ class Workspace:
     def root(self) -> Path:
         """The workspace directory."""
         return self._setup.layout.root
+
+    @property
+    def store_path(self) -> Path:
+        """The workspace's SQLite store (``.contextree/store.db``; it may not exist yet)."""
+        return self._setup.layout.store_path
 
     @property
     def settings(self) -> Settings:
@@ -203,7 +214,89 @@ class Workspace:
 
     # -- the workspace: init, scan, status ----------------------------------------------------
 
+    def init(self) -> InitResult:
+        """Create ``.contextree/`` (the store and a commented ``config.toml``) and a starter
+        ``.contextreeignore``, never over an existing file nor through a symlink. Returns
+        what was created and what was already there. Optional: ``scan`` and ``generate``
+        create what they need. Raises ``WorkspaceWriteError`` when a file cannot be written
+        and ``WorkspaceBusyError`` when another writer holds the workspace."""
+        from contextree.facade.workspace_cases import init_workspace
+
+        return init_workspace(self._setup.layout, self._setup.settings)
+
+    def scan(self, *, progress: ScanProgress | None = None, wait: bool = False) -> ScanReport:
+        """Scan the workspace into the Merkle tree (incremental: only files whose stat
+        signature changed are read) and commit the changes in one transaction, under the
+        writer lock. ``progress`` is told what is walked and hashed; with ``wait`` it waits
+        for another writer instead of raising ``WorkspaceBusyError``. Returns the counts, the
+        root id and the paths added, modified and removed."""
+        from contextree.facade.workspace_cases import scan_workspace
+
+        return scan_workspace(
+            self._setup.layout, self._setup.settings, progress=progress, wait=wait
+        )
+
+    def status(self, *, check_changes: bool = True) -> StatusReport:
+        """The last scan, the store's size and whether it is adopted, and (``check_changes``)
+        what a scan now would change (by stat signatures; nothing is written). Read-only and
+        lock-free; a workspace never scanned gives ``last_scan`` None, not an error."""
+        from contextree.facade.workspace_cases import workspace_status
+
+        return workspace_status(
+            self._setup.layout, self._setup.settings, check_changes=check_changes
+        )
+
+    def frame_status(self, *, agent: str | None = None, provider: str | None = None) -> FrameReport:
+        """The frames half of ``status``: how many nodes have a current frame for ``agent``
+        and ``provider`` (defaults as ``generate`` picks them), the heads per agent and frame
+        type, and the last run. Read-only: it never locks, scans or calls a provider. An
+        agent or provider that cannot be used leaves ``coverage`` None with the reason in
+        ``coverage_error`` instead of raising; a never-scanned workspace gives empty counts."""
+        from contextree.facade.frame_report import frame_report
+
+        return frame_report(self._setup, agent=agent, provider=provider)
+
     # -- upkeep: verify, gc, adopt -----------------------------------------------------------
+
+    def verify(self, *, examples: int = 5) -> VerifyReport:
+        """Check the store: every frame id recomputed, heads, history rows, artifact digests
+        and SQLite's own integrity (at most ``examples`` examples kept per kind of problem).
+        Read-only and lock-free. Problems are in the report (``report.ok``), not raised; the
+        result is recorded, so a store SQLite found damaged is refused by writers until it
+        checks out again. Raises ``PathNotFoundError`` when the workspace was never scanned."""
+        from contextree.facade.upkeep import verify_workspace
+
+        return verify_workspace(self._setup, examples=examples).report
+
+    def adopt(self) -> AdoptResult:
+        """``verify``, then, when the store checks out, adopt it: a store that came with the
+        workspace (a clone, another user, a moved directory) is recorded as this user's, so
+        its frames count as current again. Returns the verify report and whether it was
+        adopted (never when it has problems). Raises as ``verify``, and ``WorkspaceBusyError`` when
+        a store without an id must be given one while another writer holds the workspace."""
+        from contextree.facade.upkeep import verify_workspace
+
+        return verify_workspace(self._setup, adopt=True)
+
+    def gc(
+        self,
+        *,
+        dry_run: bool = False,
+        keep_history: bool | None = None,
+        compact: bool = True,
+        wait: bool = False,
+    ) -> GcReport:
+        """Remove the frames, history and artifacts of nodes no longer in the last scan's
+        tree (history of paths still in it stays with ``keep_history``, default
+        ``store.keep_history``), then compact the file (``compact``). Runs under the writer
+        lock (``wait`` waits for another writer instead of raising ``WorkspaceBusyError``); a
+        ``dry_run`` only reads and says what would go. Returns the rows and bytes removed.
+        Raises ``PathNotFoundError`` when the workspace was never scanned."""
+        from contextree.facade.upkeep import collect_garbage
+
+        return collect_garbage(
+            self._setup, dry_run=dry_run, keep_history=keep_history, compact=compact, wait=wait
+        )
 
     # -- trust -------------------------------------------------------------------------------
 
