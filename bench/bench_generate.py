@@ -88,7 +88,6 @@ from contextree.context.generation.prompt_collection import PromptCollector
 from contextree.context.generation.provider_execution import ProviderExecution
 from contextree.context.generation.results import NodeStatus
 from contextree.context.generation.run import GenerateOutcome, run_generate
-from contextree.context.generation.scope import Scope, ScopeRules
 from contextree.context.limits import ProviderLimits
 from contextree.context.queue import FrameGenerationQueue, QueueConfig
 from contextree.core.ids import FrameId
@@ -98,6 +97,7 @@ from contextree.store.db import Store
 from contextree.store.tree import TreeRows
 from contextree.telemetry import Event, NullObserver
 from contextree.workspace.scan import Scanner
+from contextree.workspace.scope import Scope, ScopeRules
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = REPO / "bench" / "results" / "generate.json"

@@ -66,7 +66,6 @@ from contextree.context.generation.contracts import (
 from contextree.context.generation.orchestration import Orchestrator
 from contextree.context.generation.prompt_collection import PromptCollector
 from contextree.context.generation.provider_execution import ProviderExecution
-from contextree.context.generation.scope import ScopeRules
 from contextree.context.limits import ProviderLimits
 from contextree.context.queue import FrameGenerationQueue, OutcomeStatus, QueueConfig
 from contextree.core.frame import default_frame_type
@@ -78,6 +77,7 @@ from contextree.store.db import Store
 from contextree.store.tree import TreeRows
 from contextree.telemetry import NullObserver
 from contextree.workspace.scan import Scanner
+from contextree.workspace.scope import ScopeRules
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "queue.json"

@@ -18,7 +18,6 @@ from contextree.context.generation.contracts import GenerationRequest
 from contextree.context.generation.orchestration import Orchestrator
 from contextree.context.generation.prompt_collection import CollectionLimits, PromptCollector
 from contextree.context.generation.provider_execution import ProviderExecution
-from contextree.context.generation.scope import ScopeRules
 from contextree.context.limits import ProviderLimits
 from contextree.context.queue import FrameGenerationQueue, QueueConfig
 from contextree.core.frame import Basis, Frame, default_frame_type
@@ -30,6 +29,7 @@ from contextree.store.db import Store
 from contextree.store.tree import TreeRows
 from contextree.telemetry import NullObserver, Observer
 from contextree.workspace.scan import Scanner
+from contextree.workspace.scope import ScopeRules
 from tests.fakes.provider_server import FakeProviderServer
 from tests.helpers.trees import write_tree
 

@@ -14,9 +14,9 @@ from contextree.context.generation.contracts import PreparedCall
 from contextree.context.generation.orchestration import Orchestrator
 from contextree.context.generation.prompt_collection import PromptCollector
 from contextree.context.generation.provider_execution import ProviderExecution
-from contextree.context.generation.scope import ScopeRules
 from contextree.core.ids import NodeId
 from contextree.telemetry import NullObserver
+from contextree.workspace.scope import ScopeRules
 
 FILES = {"src/a.py": "A = 1\n", "src/b.py": "B = 2\n", "src/sub/c.py": "C = 3\n"}
 

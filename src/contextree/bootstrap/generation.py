@@ -34,7 +34,6 @@ from contextree.context.generation.orchestration import Orchestrator
 from contextree.context.generation.prompt_collection import CollectionLimits, PromptCollector
 from contextree.context.generation.provider_execution import ProviderExecution
 from contextree.context.generation.results import ResultListener
-from contextree.context.generation.scope import ScopeRules
 from contextree.context.limits import ProviderLimits
 from contextree.context.queue import FrameGenerationQueue, QueueConfig
 from contextree.errors import ConfigError
@@ -45,6 +44,7 @@ from contextree.store.db import Store
 from contextree.store.tree import TreeRows
 from contextree.telemetry import Observer
 from contextree.workspace.scan import Scanner, ScanProgress
+from contextree.workspace.scope import ScopeRules
 
 #: Requests submitted to the queue at once, as a multiple of the concurrency.
 WINDOW_FACTOR = 2

@@ -43,7 +43,7 @@ def prompt_file_withheld(settings: Settings) -> Callable[[str], bool]:
     """Whether a prompt file (named relative to its profile's directory) is one the scope
     rules withhold: the default secret patterns and the configured ones, case-insensitively.
     Such a file is never read."""
-    from contextree.context.generation.scope import Scope, ScopeRules
+    from contextree.workspace.scope import Scope, ScopeRules
 
     patterns = tuple(
         dict.fromkeys((*DEFAULT_SECRET_PATTERNS, *settings.generation.secret_patterns))

@@ -17,11 +17,16 @@ from rich.live import Live
 from rich.text import Text
 
 from contextree.cli.output import plural, term_name
-from contextree.context.generation.plan import GenerationPlan
-from contextree.context.generation.results import GenerationResult, NodeResult, NodeStatus
-from contextree.context.generation.run import DISK_FULL_CLASS, GenerateOutcome
 from contextree.core.tree import display_path
-from contextree.telemetry import Event
+from contextree.facade.generating import (
+    DISK_FULL_CLASS,
+    Event,
+    GenerateOutcome,
+    GenerationPlan,
+    GenerationResult,
+    NodeResult,
+    NodeStatus,
+)
 
 _LIST_CAP = 50
 

@@ -24,11 +24,11 @@ from contextree.context.generation import prompt_collection
 from contextree.context.generation.contracts import TruncationFacts
 from contextree.context.generation.prompt_collection import CollectionLimits
 from contextree.context.generation.prompt_text import BLOCK_SEPARATOR, CUT_NOTE
-from contextree.context.generation.scope import Scope
 from contextree.core.ids import EMPTY_DIGEST, digest_text
 from contextree.core.messages import ChatMessage, Role
 from contextree.errors import FileChangedSinceScanError
 from contextree.providers.types import ChildFrame, DirectorySubject, FileSubject
+from contextree.workspace.scope import Scope
 
 A_PY = "def a():\n    return 1\n"
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 2

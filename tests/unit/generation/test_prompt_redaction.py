@@ -20,10 +20,10 @@ from contextree.context.generation.prompt_collection import (
     CollectionLimits,
     PromptCollector,
 )
-from contextree.context.generation.scope import Scope, ScopeRules
 from contextree.core.frame import Basis, Frame, default_frame_type
 from contextree.providers.types import FileSubject
 from contextree.redaction import Redactor, placeholder
+from contextree.workspace.scope import Scope, ScopeRules
 
 OPENAI = "sk-proj-" + "Q7w8E9r0T1y2U3i4" * 3
 AWS = "AKIA" + "J7K8L9M0N1P2Q3R4"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from contextree.context.generation.scope import Scope, ScopeRules
+from contextree.workspace.scope import Scope, ScopeRules
 
 RULES = ScopeRules.build()
 

@@ -1,5 +1,5 @@
 """Generation units with explicit contracts.
 
-Scope, currency, prompt collection, provider execution, metadata construction and
+Currency, prompt collection, provider execution, metadata construction and
 orchestration produce one frame; plan, executor and run drive a whole ``generate``.
 """

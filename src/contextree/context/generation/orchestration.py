@@ -37,7 +37,6 @@ from contextree.context.generation.prompt_collection import (
     PromptCollector,
 )
 from contextree.context.generation.provider_execution import ProviderExecution
-from contextree.context.generation.scope import Scope
 from contextree.core.frame import Basis, Frame
 from contextree.core.ids import EMPTY_DIGEST, Digest, NodeKind, digest_bytes
 from contextree.core.messages import ProviderResponse
@@ -46,6 +45,7 @@ from contextree.errors import NodeNotInTreeError
 from contextree.providers.profiles import STRUCTURAL, STRUCTURAL_MODEL
 from contextree.store.tree import TreeRows
 from contextree.telemetry import EventValue
+from contextree.workspace.scope import Scope
 
 #: Output tokens assumed when a profile sets no max_tokens.
 DEFAULT_OUTPUT_ESTIMATE = 1024

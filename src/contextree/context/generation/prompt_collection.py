@@ -44,7 +44,6 @@ from contextree.context.generation.prompt_text import (
     render_template,
     user_message,
 )
-from contextree.context.generation.scope import Scope, ScopeRules
 from contextree.core.ids import NodeId, NodeKind, digest_text
 from contextree.core.messages import ChatMessage, Role
 from contextree.core.tree import TreeNode, display_path
@@ -53,6 +52,7 @@ from contextree.providers.types import ChildFrame, DirectorySubject, FileSubject
 from contextree.redaction import Redactor, holds_private_key_json
 from contextree.sniff import binary_kind
 from contextree.store.tree import TreeRows
+from contextree.workspace.scope import Scope, ScopeRules
 
 _READ_CHUNK = 1 << 20
 #: Bytes of a file handed to the structural provider (it reads structure, not every byte).
