@@ -47,6 +47,7 @@ from contextree.metadata.contract import validate, with_redactions
 from contextree.redaction import Redactor
 from contextree.store.db import Store
 from contextree.store.frames import FrameIdentity, FrameRow, FrameRows, GenerationRow, HeadRow
+from contextree.store.sweep import GcReport, references_checked_by_sweep, sweep_preview
 from contextree.store.tree import TreeRows
 from contextree.store.upkeep import DEFAULT_EXAMPLES, VerifyReport, compact, verify_store
 
@@ -140,24 +141,6 @@ class NodeContext:
     frame_count: int
     #: With ``view.history``: writes to this path (any node id it had), newest first.
     history: tuple[FrameEntry, ...] = ()
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class GcReport:
-    """Rows ``gc`` removed (on a dry run: would remove) per table, the bytes of frame content,
-    metadata and artifact bodies they held, and the store file's size before and after."""
-
-    dry_run: bool
-    keep_history: bool
-    nodes: int
-    heads: int
-    generations: int
-    frames: int
-    artifacts: int
-    content_bytes: int
-    store_bytes_before: int
-    store_bytes_after: int
-    compacted: bool
 
 
 _ARTIFACT_KINDS = ("prompt", "context", "request")
@@ -289,25 +272,21 @@ class ContextApi:
         reports the same counts and writes nothing. ``compact_store`` runs ``VACUUM`` after a
         sweep that removed something, to give the space back to the filesystem."""
         with self._lock:
+            conn = self._store.conn
             before = self._store.size_bytes()
             if dry_run:
-                counts = self._rows.sweep_preview(keep_history=keep_history)
+                counts = sweep_preview(conn, keep_history=keep_history)
             else:
-                with self._rows.references_checked_by_sweep(), self._store.transaction():
+                with references_checked_by_sweep(conn), self._store.transaction():
                     counts = self._rows.sweep(keep_history=keep_history)
             compacted = not dry_run and compact_store and counts.rows > 0
             if compacted:
-                compact(self._store.conn)
+                compact(conn)
             after = self._store.size_bytes()
-        return GcReport(
+        return GcReport.of(
+            counts,
             dry_run=dry_run,
             keep_history=keep_history,
-            nodes=counts.nodes,
-            heads=counts.heads,
-            generations=counts.generations,
-            frames=counts.frames,
-            artifacts=counts.artifacts,
-            content_bytes=counts.content_bytes,
             store_bytes_before=before,
             store_bytes_after=after,
             compacted=compacted,

@@ -16,12 +16,13 @@ from tests.helpers.cli import run_cli
 from tests.helpers.trees import scan, write_tree
 
 from contextree.agents.registry import AgentRegistry
-from contextree.api import ContextApi, GcReport, Lineage, NodeView
+from contextree.api import ContextApi, Lineage, NodeView
 from contextree.core.frame import Basis, Frame, default_frame_type
 from contextree.core.ids import FrameId, NodeId, digest_text
 from contextree.errors import StoreError
 from contextree.metadata.contract import build_frame_metadata
 from contextree.store.db import Store
+from contextree.store.sweep import GcReport
 from contextree.store.tree import TreeRows
 from contextree.store.upkeep import ProblemKind, VerifyReport
 from contextree.workspace.lock import writer_lock

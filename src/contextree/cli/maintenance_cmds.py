@@ -1,34 +1,20 @@
 """``contextree verify`` and ``contextree gc``: store upkeep, presentation only.
 
-The checks are ``ContextApi.verify`` (read-only: no writer lock, works beside a running
-``generate``) and the sweep is ``ContextApi.gc`` (under the workspace writer lock, except for
-``--dry-run``, which only reads). This module wires the store and the lock around them and
-prints the reports as text or JSON.
+The work is ``Workspace.verify`` and ``Workspace.adopt`` (read-only: no writer lock, works
+beside a running ``generate``) and ``Workspace.gc`` (under the workspace writer lock, except
+for ``--dry-run``, which only reads). This module prints their reports as text or JSON.
 """
 
 from __future__ import annotations
 
-import contextlib
 from typing import Annotated, Any
 
 import typer
 
-from contextree.agents.registry import AgentRegistry
-from contextree.api import ContextApi, GcReport
-from contextree.bootstrap import (
-    WorkspaceSetup,
-    context_api,
-    load_workspace,
-    open_store,
-    open_store_for_reading,
-    store_records,
-)
 from contextree.cli.errors import user_errors
 from contextree.cli.output import CliState, emit_json, human_bytes, plural
-from contextree.store.db import Store, record_verify_result
-from contextree.store.provenance import new_store_id, write_store_id
-from contextree.store.upkeep import DESCRIPTIONS, ProblemKind, VerifyReport
-from contextree.workspace.lock import writer_lock
+from contextree.cli.workspace_open import open_cli_workspace
+from contextree.facade import PROBLEM_DESCRIPTIONS, AdoptResult, GcReport, VerifyReport
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print a JSON document instead of text.")]
 
@@ -36,11 +22,6 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print a JSON document in
 def register(app: typer.Typer) -> None:
     app.command("verify")(verify_cmd)
     app.command("gc")(gc_cmd)
-
-
-def _api(store: Store) -> ContextApi:
-    # Neither command consults agent profiles, so a broken profile file must not stop them.
-    return context_api(store, AgentRegistry.builtin())
 
 
 def verify_cmd(
@@ -61,73 +42,33 @@ def verify_cmd(
     when it finds a problem.
     """
     state: CliState = ctx.obj
-    adopted: bool | None = None
     with user_errors(state):
-        ws = load_workspace(state.workspace)
-        with open_store_for_reading(ws) as store:
-            report = _api(store).verify()
-            if adopt and report.ok:
-                adopted = adopt_store(ws, store)
-        record_verify_result(
-            ws.layout.store_path, damaged=_sqlite_damage(report), detail=_damage_detail(report)
-        )
+        ws = open_cli_workspace(state)
+        adoption = ws.adopt() if adopt else None
+        report = adoption.report if adoption is not None else ws.verify()
     if json_out:
-        doc = {"workspace": str(ws.layout.root)} | verify_json(report)
-        emit_json(doc | ({"adopted": bool(adopted)} if adopt else {}))
+        doc = {"workspace": str(ws.root)} | verify_json(report)
+        emit_json(doc | ({"adopted": adoption.adopted} if adoption is not None else {}))
     else:
         _print_verify(state, report)
-        if adopt:
-            _print_adopt(state, ws, report, adopted=bool(adopted))
+        if adoption is not None:
+            _print_adopt(state, adoption)
     if not report.ok:
         raise typer.Exit(1)
 
 
-def adopt_store(ws: WorkspaceSetup, store: Store) -> bool:
-    """Record the store as this user's (writing a store id first if it has none, under the
-    writer lock). Adopting is the user's word that the store's frames may be trusted."""
-    store_id = store.store_id
-    if store_id is None:
-        with writer_lock(ws.layout.lock_path), open_store(ws.layout, ws.settings) as writable:
-            write_store_id(writable.conn, new_store_id(), replace=False)
-            store_id = writable.store_id
-    if store_id is None:  # pragma: no cover - the write above either sets it or raises
-        return False
-    store_records().record(store.path, store_id)
-    return True
-
-
-def _print_adopt(
-    state: CliState, ws: WorkspaceSetup, report: VerifyReport, *, adopted: bool
-) -> None:
-    if adopted:
+def _print_adopt(state: CliState, result: AdoptResult) -> None:
+    if result.adopted:
         state.out.print(
-            f"Adopted {ws.layout.store_path}: its frames count as current again for you here.",
+            f"Adopted {result.store_path}: its frames count as current again for you here.",
             markup=False,
         )
-    elif not report.ok:
+    elif not result.report.ok:
         state.err.print(
             "Not adopted: the store has problems (above). Move it aside and run "
             "`contextree generate` to make your own.",
             markup=False,
         )
-
-
-_DAMAGE_KINDS = frozenset({ProblemKind.SQLITE_INTEGRITY, ProblemKind.UNREADABLE})
-
-
-def _sqlite_damage(report: VerifyReport) -> bool:
-    """SQLite itself found the file damaged (then writers refuse it until verify passes)."""
-    return any(group.kind in _DAMAGE_KINDS for group in report.problems)
-
-
-def _damage_detail(report: VerifyReport) -> str:
-    lines = [
-        f"{group.kind.value}: {problem.subject}: {problem.detail}"
-        for group in report.problems
-        if group.kind in _DAMAGE_KINDS
-        for problem in group.examples
-    ]
-    return "\n".join(lines) + "\n"
 
 
 def verify_json(report: VerifyReport) -> dict[str, Any]:
@@ -164,13 +105,14 @@ def _print_verify(state: CliState, report: VerifyReport) -> None:
     state.out.print(f"{checked}: {plural(report.problem_count, 'problem')} found.", markup=False)
     for group in report.problems:
         state.out.print(
-            f"  {group.kind.value} ({group.count:,}): {DESCRIPTIONS[group.kind]}", markup=False
+            f"  {group.kind.value} ({group.count:,}): {PROBLEM_DESCRIPTIONS[group.kind]}",
+            markup=False,
         )
         for problem in group.examples:
             state.out.print(f"    {problem.subject}: {problem.detail}", markup=False)
         if group.count > len(group.examples):
             state.out.print(f"    ... and {group.count - len(group.examples):,} more", markup=False)
-    if _sqlite_damage(report):
+    if report.damaged:
         state.err.print(
             "SQLite's own check found damage in .contextree/store.db: commands that write now "
             "refuse it (reading still works). Keep a copy of the file (`sqlite3 store.db "
@@ -213,13 +155,10 @@ def gc_cmd(  # noqa: PLR0917  # typer maps each option to a parameter
     """
     state: CliState = ctx.obj
     with user_errors(state):
-        ws = load_workspace(state.workspace)
-        keep = ws.settings.store.keep_history if keep_history is None else keep_history
-        lock = contextlib.nullcontext() if dry_run else writer_lock(ws.layout.lock_path, wait=wait)
-        with lock, open_store_for_reading(ws, writable=not dry_run) as store:
-            report = _api(store).gc(dry_run=dry_run, keep_history=keep, compact_store=not no_vacuum)
+        ws = open_cli_workspace(state)
+        report = ws.gc(dry_run=dry_run, keep_history=keep_history, compact=not no_vacuum, wait=wait)
     if json_out:
-        emit_json({"workspace": str(ws.layout.root)} | gc_json(report))
+        emit_json({"workspace": str(ws.root)} | gc_json(report))
     elif not state.quiet:
         _print_gc(state, report)
 

@@ -1,4 +1,5 @@
-"""``contextree init``, ``scan`` and ``status``: presentation only, the work is in ``workspace``."""
+"""``contextree init``, ``scan`` and ``status``: presentation only, the work is
+``Workspace.init``, ``scan``, ``status`` and ``frame_status``."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ from typing import Annotated, Any
 
 import typer
 
-from contextree.bootstrap import load_workspace
 from contextree.cli.errors import user_errors
 from contextree.cli.output import (
     CliState,
@@ -18,16 +18,9 @@ from contextree.cli.output import (
     term_name,
 )
 from contextree.cli.trust_cmds import print_trust_notice
+from contextree.cli.workspace_open import open_cli_workspace
 from contextree.core.tree import display_path
-from contextree.facade.frame_report import FrameReport, frame_report
-from contextree.facade.workspace_cases import (
-    StatusReport,
-    init_workspace,
-    scan_workspace,
-    workspace_status,
-)
-from contextree.store.tree import ScanRow
-from contextree.workspace.scan import ScanReport
+from contextree.facade import FrameReport, ScanReport, ScanRow, StatusReport
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print a JSON document instead of text.")]
 _LIST_CAP = 20
@@ -46,12 +39,12 @@ def init_cmd(ctx: typer.Context, json_out: JsonFlag = False) -> None:
     """
     state: CliState = ctx.obj
     with user_errors(state):
-        ws = load_workspace(state.workspace)
-        result = init_workspace(ws.layout, ws.settings)
+        ws = open_cli_workspace(state)
+        result = ws.init()
     if json_out:
         emit_json(
             {
-                "workspace": str(ws.layout.root),
+                "workspace": str(ws.root),
                 "created": [str(p) for p in result.created],
                 "existing": [str(p) for p in result.existing],
             }
@@ -76,12 +69,12 @@ def scan_cmd(
     """Scan the workspace into the Merkle tree (incremental: only changed files are read)."""
     state: CliState = ctx.obj
     with user_errors(state):
-        ws = load_workspace(state.workspace)
-        print_trust_notice(state, ws)
+        ws = open_cli_workspace(state)
+        print_trust_notice(state, ws.setup)
         with progress_display(state, enabled=not json_out) as progress:
-            report = scan_workspace(ws.layout, ws.settings, progress=progress, wait=wait)
+            report = ws.scan(progress=progress, wait=wait)
     if json_out:
-        emit_json(scan_json(report, str(ws.layout.root)))
+        emit_json(scan_json(report, str(ws.root)))
         return
     if not state.quiet:
         _print_scan(state, report)
@@ -198,10 +191,10 @@ def status_cmd(  # noqa: PLR0917  # typer maps each option to a parameter
     """Show the last scan, frames, and what changed on disk since (read-only, never waits)."""
     state: CliState = ctx.obj
     with user_errors(state):
-        ws = load_workspace(state.workspace)
-        print_trust_notice(state, ws)
-        report = workspace_status(ws.layout, ws.settings, check_changes=not no_changes)
-        frames = frame_report(ws, agent=agent, provider=provider)
+        ws = open_cli_workspace(state)
+        print_trust_notice(state, ws.setup)
+        report = ws.status(check_changes=not no_changes)
+        frames = ws.frame_status(agent=agent, provider=provider)
     if not report.adopted:
         state.err.print(
             "note: .contextree/store.db came with the workspace (contextree did not create it "

@@ -1,25 +1,36 @@
 """Row access for the frame tables: ``frames``, ``heads``, ``generations`` and ``artifacts``.
 
-Owns every SQL statement that touches those four tables; nothing else issues SQL against them.
-Only ``contextree.api`` (and the store's own ``upkeep`` checks, which only read) may import
-this module (an import-linter contract enforces it). Only ``ContextApi.put_frames`` calls the
-insert methods and only ``ContextApi.gc`` calls ``sweep``, each inside one transaction that
-the caller opens. ``sweep`` also prunes the ``nodes`` rows (node ids that left the tree) that
-nothing kept names any more, so that reachability is decided in one place. Rows are plain
-values here: turning them into ``Frame`` objects is the API's job, so this module knows
-nothing about frames beyond their columns.
+Owns every SQL statement that writes those four tables and the reads the API serves; nothing
+else writes them. The rules of what gc keeps, and its preview, are ``store.sweep``; the reads
+behind verify are ``store.verify_reads``. Only ``contextree.api`` (and the store's own
+``upkeep`` checks, which only read) may import this module (an import-linter contract enforces
+it). Only ``ContextApi.put_frames`` calls the insert methods and only ``ContextApi.gc`` calls
+``sweep``, each inside one transaction that the caller opens. ``sweep`` also prunes the
+``nodes`` rows (node ids that left the tree) that nothing kept names any more, so that
+reachability is decided in one place. Rows are plain values here: turning them into ``Frame``
+objects is the API's job, so this module knows nothing about frames beyond their columns.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from contextree.errors import StoreError
+from contextree.store.sweep import (
+    DEAD_ARTIFACT,
+    DEAD_FRAME,
+    DEAD_NODE,
+    KEPT_GENERATION,
+    OUTSIDE_TREE,
+    REACHABLE,
+    SweepCounts,
+    check_references,
+    sweep_preview,
+    translated,
+)
 
 #: Version of the stored frame record (the row layout and its metadata encoding).
 FRAME_RECORD_VERSION = 1
@@ -97,37 +108,6 @@ class FrameIdentity:
     content: bytes
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class HeadFrameMismatch:
-    """A head whose frame is missing (``found`` False) or names another node, agent or type."""
-
-    node_id: bytes
-    agent_id: str
-    frame_type: str
-    frame_id: bytes
-    found: bool
-    frame_node_id: bytes | None
-    frame_agent_id: str | None
-    frame_frame_type: str | None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SweepCounts:
-    """Rows gc removes (or would remove) per table, and the bytes of frame content, metadata
-    and artifact bodies they hold (approximate: row overhead is not counted)."""
-
-    nodes: int
-    heads: int
-    generations: int
-    frames: int
-    artifacts: int
-    content_bytes: int
-
-    @property
-    def rows(self) -> int:
-        return self.nodes + self.heads + self.generations + self.frames + self.artifacts
-
-
 _FRAME_COLUMNS = (
     "frame_id, basis_kind, node_id, basis_frame, agent_id, frame_type, content, metadata, "
     "created_at_ns"
@@ -181,65 +161,6 @@ def _head_row(r: Sequence[Any]) -> HeadRow:
         generation_id=r[5],
         updated_at_ns=r[6],
     )
-
-
-# -- gc: what the current tree (and, if kept, the history of its paths) still reaches -------
-# Each predicate names the rows gc removes. Evaluated again after the tables before it in
-# ``_SWEEP_ORDER`` were swept, it selects the same rows, so the preview and the sweep agree.
-# Subqueries filter NULLs out: ``x NOT IN (... NULL ...)`` would match nothing.
-_OUTSIDE_TREE = "node_id NOT IN (SELECT node_id FROM entries)"
-_KEPT_GENERATION = (
-    "(id IN (SELECT generation_id FROM heads WHERE node_id IN (SELECT node_id FROM entries)) "
-    "OR (:keep_history AND path IN (SELECT path FROM entries)))"
-)
-_REACHABLE = f"""
-    WITH RECURSIVE
-    kept_generations AS (SELECT * FROM generations WHERE {_KEPT_GENERATION}),
-    live_frames (frame_id) AS (
-        SELECT frame_id FROM heads WHERE node_id IN (SELECT node_id FROM entries)
-        UNION SELECT frame_id FROM kept_generations
-        UNION SELECT f.basis_frame FROM frames AS f JOIN live_frames AS l USING (frame_id)
-            WHERE f.basis_frame IS NOT NULL
-    ),
-    live_artifacts (digest) AS (
-        SELECT prompt_digest FROM kept_generations WHERE prompt_digest IS NOT NULL
-        UNION SELECT context_digest FROM kept_generations WHERE context_digest IS NOT NULL
-        UNION SELECT request_digest FROM kept_generations WHERE request_digest IS NOT NULL
-    )
-"""  # noqa: S608  # fixed fragments, no user input
-_DEAD_FRAME = "frame_id NOT IN (SELECT frame_id FROM live_frames)"
-# A node id that left the tree stays while a kept history row or a live frame still names it.
-_DEAD_NODE = (
-    "node_id NOT IN (SELECT node_id FROM entries) "
-    "AND node_id NOT IN (SELECT node_id FROM kept_generations) "
-    "AND node_id NOT IN (SELECT node_id FROM frames WHERE node_id IS NOT NULL "
-    "AND frame_id IN (SELECT frame_id FROM live_frames))"
-)
-_DEAD_ARTIFACT = "digest NOT IN (SELECT digest FROM live_artifacts)"
-_SWEEP_PREVIEW = f"""{_REACHABLE}
-    SELECT
-        (SELECT COUNT(*) FROM nodes WHERE {_DEAD_NODE}),
-        (SELECT COUNT(*) FROM heads WHERE {_OUTSIDE_TREE}),
-        (SELECT COUNT(*) FROM generations WHERE NOT {_KEPT_GENERATION}),
-        (SELECT COUNT(*) FROM frames WHERE {_DEAD_FRAME}),
-        (SELECT COUNT(*) FROM artifacts WHERE {_DEAD_ARTIFACT}),
-        (SELECT TOTAL(length(CAST(metadata AS BLOB))) FROM generations
-            WHERE NOT {_KEPT_GENERATION})
-        + (SELECT TOTAL(length(content) + length(CAST(metadata AS BLOB))) FROM frames
-            WHERE {_DEAD_FRAME})
-        + (SELECT TOTAL(length(body)) FROM artifacts WHERE {_DEAD_ARTIFACT})
-"""  # noqa: S608  # fixed fragments, no user input
-
-
-@contextlib.contextmanager
-def _translated(action: str) -> Iterator[None]:
-    try:
-        yield
-    except sqlite3.DatabaseError as exc:
-        raise StoreError(
-            f"cannot {action}: {exc}",
-            hint="Run `contextree verify` to see what is wrong with the store.",
-        ) from exc
 
 
 class FrameRows:
@@ -336,42 +257,32 @@ class FrameRows:
     # -- gc: only ContextApi.gc calls this, inside its transaction ----------------------------
 
     def sweep(self, *, keep_history: bool) -> SweepCounts:
-        """Remove what the current tree no longer reaches: heads of nodes outside it,
-        generations neither a remaining head's nor (with ``keep_history``) of a path still in
-        the tree, then the frames, artifacts and ``nodes`` rows nothing kept refers to."""
+        """Remove what the current tree no longer reaches (``contextree.store.sweep`` says
+        what that is): heads of nodes outside it, generations neither a remaining head's nor
+        (with ``keep_history``) of a path still in the tree, then the frames, artifacts and
+        ``nodes`` rows nothing kept refers to. The caller switches the per-row reference
+        checks off (``references_checked_by_sweep``); the sweep checks them all at the end."""
         params = {"keep_history": int(keep_history)}
-        with _translated("collect garbage"):
-            preview = self.sweep_preview(keep_history=keep_history)
-            heads = self._changes(f"DELETE FROM heads WHERE {_OUTSIDE_TREE}")  # noqa: S608  # fixed fragment
+        with translated("collect garbage"):
+            preview = sweep_preview(self.conn, keep_history=keep_history)
+            heads = self._changes(f"DELETE FROM heads WHERE {OUTSIDE_TREE}")  # noqa: S608  # fixed fragment
             generations = self._changes(
-                f"DELETE FROM generations WHERE NOT {_KEPT_GENERATION}",  # noqa: S608  # fixed fragment
+                f"DELETE FROM generations WHERE NOT {KEPT_GENERATION}",  # noqa: S608  # fixed fragment
                 params,
             )
             frames = self._changes(
-                f"{_REACHABLE} DELETE FROM frames WHERE {_DEAD_FRAME}",  # noqa: S608  # fixed fragments
+                f"{REACHABLE} DELETE FROM frames WHERE {DEAD_FRAME}",  # noqa: S608  # fixed fragments
                 params,
             )
             artifacts = self._changes(
-                f"{_REACHABLE} DELETE FROM artifacts WHERE {_DEAD_ARTIFACT}",  # noqa: S608  # fixed fragments
+                f"{REACHABLE} DELETE FROM artifacts WHERE {DEAD_ARTIFACT}",  # noqa: S608  # fixed fragments
                 params,
             )
             nodes = self._changes(
-                f"{_REACHABLE} DELETE FROM nodes WHERE {_DEAD_NODE}",  # noqa: S608  # fixed fragments
+                f"{REACHABLE} DELETE FROM nodes WHERE {DEAD_NODE}",  # noqa: S608  # fixed fragments
                 params,
             )
-            broken = [
-                row
-                for table in ("heads", "generations")
-                for row in self.conn.execute(f"PRAGMA foreign_key_check({table})").fetchall()
-            ]
-        if broken:
-            table, rowid, parent, _ = broken[0]
-            where = f"{table} row {rowid}" if rowid is not None else f"a {table} row"
-            raise StoreError(
-                f"gc stopped: {len(broken)} rows would be left naming missing rows (first: "
-                f"{where} names a missing {parent} row); nothing was removed",
-                hint="Run `contextree verify` to see what is damaged in the store.",
-            )
+            check_references(self.conn)
         return SweepCounts(
             nodes=nodes,
             heads=heads,
@@ -381,36 +292,11 @@ class FrameRows:
             content_bytes=preview.content_bytes,
         )
 
-    @contextlib.contextmanager
-    def references_checked_by_sweep(self) -> Iterator[None]:
-        """Switch SQLite's per-row foreign-key enforcement off around a gc transaction (it
-        must be switched outside one). Removing a frame would otherwise scan every generation
-        for references, since ``generations.frame_id`` has no index: quadratic in the store
-        size. ``sweep`` checks the references itself, all at once, before it returns."""
-        self.conn.execute("PRAGMA foreign_keys = OFF")
-        try:
-            yield
-        finally:
-            self.conn.execute("PRAGMA foreign_keys = ON")
-
     def _changes(self, statement: str, params: Mapping[str, int] | None = None) -> int:
         # ``Cursor.rowcount`` is -1 for a DELETE that starts with a WITH clause.
         before = self.conn.total_changes
         self.conn.execute(statement, params or {})
         return self.conn.total_changes - before
-
-    def sweep_preview(self, *, keep_history: bool) -> SweepCounts:
-        """What ``sweep`` would remove now, read in one statement (one consistent snapshot)."""
-        with _translated("work out what gc would remove"):
-            row = self.conn.execute(_SWEEP_PREVIEW, {"keep_history": int(keep_history)}).fetchone()
-        return SweepCounts(
-            nodes=int(row[0]),
-            heads=int(row[1]),
-            generations=int(row[2]),
-            frames=int(row[3]),
-            artifacts=int(row[4]),
-            content_bytes=int(row[5]),
-        )
 
     # -- reads ------------------------------------------------------------------------------
 
@@ -535,76 +421,6 @@ class FrameRows:
             "GROUP BY h.agent_id, h.frame_type ORDER BY h.agent_id, h.frame_type"
         ).fetchall()
         return [(str(a), str(t), int(n)) for a, t, n in rows]
-
-    # -- reads for verify ---------------------------------------------------------------------
-
-    def frame_identities(self, *, batch: int = 500) -> Iterator[FrameIdentity]:
-        """The hashed fields of every frame, streamed in batches."""
-        cur = self.conn.execute(
-            "SELECT frame_id, basis_kind, node_id, basis_frame, agent_id, frame_type, content "
-            "FROM frames"
-        )
-        while rows := cur.fetchmany(batch):
-            for r in rows:
-                yield FrameIdentity(
-                    frame_id=r[0],
-                    basis_kind=r[1],
-                    node_id=r[2],
-                    basis_frame=r[3],
-                    agent_id=r[4],
-                    frame_type=r[5],
-                    content=r[6],
-                )
-
-    def heads_not_matching_their_frame(self) -> list[HeadFrameMismatch]:
-        """Heads whose frame is missing, or whose frame's basis node (when it has one), agent
-        or frame type differs from the head's."""
-        rows = self.conn.execute(
-            "SELECT h.node_id, h.agent_id, h.frame_type, h.frame_id, f.frame_id IS NOT NULL, "
-            "f.node_id, f.agent_id, f.frame_type "
-            "FROM heads AS h LEFT JOIN frames AS f ON f.frame_id = h.frame_id "
-            "WHERE f.frame_id IS NULL OR f.agent_id != h.agent_id "
-            "OR f.frame_type != h.frame_type "
-            "OR (f.node_id IS NOT NULL AND f.node_id != h.node_id)"
-        ).fetchall()
-        return [
-            HeadFrameMismatch(
-                node_id=r[0],
-                agent_id=r[1],
-                frame_type=r[2],
-                frame_id=r[3],
-                found=bool(r[4]),
-                frame_node_id=r[5],
-                frame_agent_id=r[6],
-                frame_frame_type=r[7],
-            )
-            for r in rows
-        ]
-
-    def heads_without_generation(self) -> list[HeadRow]:
-        """Heads whose generation row is missing."""
-        rows = self.conn.execute(
-            "SELECT h.node_id, h.agent_id, h.frame_type, h.frame_id, h.input_key, "
-            "h.generation_id, h.updated_at_ns "
-            "FROM heads AS h LEFT JOIN generations AS g ON g.id = h.generation_id "
-            "WHERE g.id IS NULL"
-        ).fetchall()
-        return [self._head_row(r) for r in rows]
-
-    def generations_without_frame(self) -> list[tuple[int, bytes, bytes]]:
-        """(id, path, frame id) of generations whose frame is missing."""
-        rows = self.conn.execute(
-            "SELECT g.id, g.path, g.frame_id FROM generations AS g "
-            "LEFT JOIN frames AS f ON f.frame_id = g.frame_id WHERE f.frame_id IS NULL"
-        ).fetchall()
-        return [(int(r[0]), r[1], r[2]) for r in rows]
-
-    def artifact_bodies(self, *, batch: int = 100) -> Iterator[tuple[str, int, bytes]]:
-        """(digest, recorded size, body) of every artifact, streamed in batches."""
-        cur = self.conn.execute("SELECT digest, size, body FROM artifacts")
-        while rows := cur.fetchmany(batch):
-            for r in rows:
-                yield str(r[0]), int(r[1]), r[2]
 
     def head_keys(self, agent_id: str, frame_type: str) -> dict[bytes, tuple[bytes, str | None]]:
         """node id -> (frame id, input key) of every head of one agent and frame type: what

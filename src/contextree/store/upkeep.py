@@ -6,8 +6,9 @@ an existing generation, every generation's frame present, every artifact hashing
 digest, then SQLite's own integrity and foreign-key checks. Verification only reads, inside
 one read snapshot; a check the damaged file cannot answer becomes an ``unreadable`` problem,
 never an exception. Also owns compaction after gc (``VACUUM``). It issues no SQL against the
-frame tables (that is ``frames``) and does not compute frame ids itself: frames are a type of
-a layer above, so the caller hands in the function.
+frame tables (the checks' reads are ``verify_reads``, the row counts ``frames``) and does not
+compute frame ids itself: frames are a type of a layer above, so the caller hands in the
+function.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from enum import StrEnum
 from contextree.core.ids import digest_bytes
 from contextree.errors import StoreError
 from contextree.store.frames import FrameIdentity, FrameRows
+from contextree.store.verify_reads import VerifyReads
 
 #: How many examples of each kind of problem a report keeps.
 DEFAULT_EXAMPLES = 5
@@ -56,6 +58,10 @@ DESCRIPTIONS: dict[ProblemKind, str] = {
     ProblemKind.FOREIGN_KEY: "rows referring to a missing row of another table",
     ProblemKind.UNREADABLE: "checks the store file could not answer",
 }
+
+
+#: Problems that mean the file itself is damaged, not only rows changed outside contextree.
+DAMAGE_KINDS = frozenset({ProblemKind.SQLITE_INTEGRITY, ProblemKind.UNREADABLE})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -93,6 +99,11 @@ class VerifyReport:
     def ok(self) -> bool:
         return not self.problems
 
+    @property
+    def damaged(self) -> bool:
+        """SQLite itself found the file damaged (then writers refuse it until verify passes)."""
+        return any(group.kind in DAMAGE_KINDS for group in self.problems)
+
 
 #: Recomputes a stored frame's id from its fields; None when the fields cannot form a frame.
 FrameIdFunction = Callable[[FrameIdentity], bytes | None]
@@ -122,11 +133,11 @@ def verify_store(
     conn: sqlite3.Connection, *, frame_id_of: FrameIdFunction, examples: int = DEFAULT_EXAMPLES
 ) -> VerifyReport:
     """Run every check over ``conn`` and report; reads only, never raises for a damaged file."""
-    rows = FrameRows(conn)
+    rows = VerifyReads(conn)
     found = _Findings(examples)
     counts = {"frames": 0, "heads": 0, "generations": 0, "artifacts": 0}
     checks: tuple[tuple[str, Callable[[], None]], ...] = (
-        ("row counts", lambda: counts.update(rows.counts())),
+        ("row counts", lambda: counts.update(FrameRows(conn).counts())),
         ("frame ids", lambda: _check_frame_ids(rows, found, frame_id_of)),
         ("heads", lambda: _check_heads(rows, found)),
         ("generations", lambda: _check_generations(rows, found)),
@@ -184,7 +195,7 @@ def _head_subject(node_id: bytes, agent_id: str, frame_type: str) -> str:
     return f"head node={node_id.hex()} agent={agent_id} frame_type={frame_type}"
 
 
-def _check_frame_ids(rows: FrameRows, found: _Findings, frame_id_of: FrameIdFunction) -> None:
+def _check_frame_ids(rows: VerifyReads, found: _Findings, frame_id_of: FrameIdFunction) -> None:
     for identity in rows.frame_identities():
         actual = frame_id_of(identity)
         if actual is None:
@@ -201,7 +212,7 @@ def _check_frame_ids(rows: FrameRows, found: _Findings, frame_id_of: FrameIdFunc
             )
 
 
-def _check_heads(rows: FrameRows, found: _Findings) -> None:
+def _check_heads(rows: VerifyReads, found: _Findings) -> None:
     for head in rows.heads_not_matching_their_frame():
         subject = _head_subject(head.node_id, head.agent_id, head.frame_type)
         if not head.found:
@@ -229,7 +240,7 @@ def _check_heads(rows: FrameRows, found: _Findings) -> None:
         )
 
 
-def _check_generations(rows: FrameRows, found: _Findings) -> None:
+def _check_generations(rows: VerifyReads, found: _Findings) -> None:
     for generation_id, path, frame_id in rows.generations_without_frame():
         found.add(
             ProblemKind.GENERATION_FRAME_MISSING,
@@ -238,7 +249,7 @@ def _check_generations(rows: FrameRows, found: _Findings) -> None:
         )
 
 
-def _check_artifacts(rows: FrameRows, found: _Findings) -> None:
+def _check_artifacts(rows: VerifyReads, found: _Findings) -> None:
     for digest, size, body in rows.artifact_bodies():
         data = body if isinstance(body, bytes) else str(body).encode("utf-8")
         actual = digest_bytes(data)
