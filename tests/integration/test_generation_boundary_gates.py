@@ -37,7 +37,7 @@ from tests.helpers.trust import trust_workspace
 import contextree
 from contextree.api import ContextApi, FrameWrite
 from contextree.bootstrap import configured_secret_values, load_workspace, open_store
-from contextree.bootstrap.generation import generation_environment
+from contextree.bootstrap.generation import RunWiring, generation_environment
 from contextree.context.generation.contracts import (
     ExecutedCall,
     FrameResult,
@@ -45,7 +45,7 @@ from contextree.context.generation.contracts import (
     PreparedCall,
     Skip,
 )
-from contextree.context.generation.inputs import GenerateOptions
+from contextree.context.generation.inputs import GenerateOptions, GenerationEnvironment
 from contextree.context.generation.results import NodeStatus
 from contextree.context.generation.run import run_generate
 from contextree.context.limits import ProviderLimits
@@ -274,22 +274,35 @@ KEY_ENV = "GATE_PROVIDER_KEY"
 KEY = "sk-gate-0123456789abcdef"
 
 
-@pytest.fixture
-def put_frame_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[bytes, bytes]]:
-    """Every frame written through ``ContextApi.put_frames`` (which ``put_frame`` calls too)
-    as (node id, frame id), the real method still run."""
-    calls: list[tuple[bytes, bytes]] = []
-    real = ContextApi.put_frames
+class _SpyingApi(ContextApi):
+    """The real API, recording every frame written through ``put_frames`` (which
+    ``put_frame`` calls too) as (node id, frame id)."""
 
-    def spy(self: ContextApi, writes: Sequence[FrameWrite]) -> Any:
-        results = real(self, writes)
+    calls: list[tuple[bytes, bytes]]
+
+    def put_frames(self, writes: Sequence[FrameWrite]) -> Any:
+        results = super().put_frames(writes)
         for write, result in zip(writes, results, strict=True):
             assert not isinstance(result, Exception), result
-            calls.append((bytes(write.node_id), bytes(result)))
+            self.calls.append((bytes(write.node_id), bytes(result)))
         return results
 
-    monkeypatch.setattr(ContextApi, "put_frames", spy)
-    return calls
+
+class _SpyWiring(RunWiring):
+    """The composition root's parts with the spying API in place of the real one."""
+
+    def __init__(self, calls: list[tuple[bytes, bytes]]) -> None:
+        self.calls = calls
+
+    def api(self, env: GenerationEnvironment, *, redact: bool) -> ContextApi:
+        api = _SpyingApi(env.store, env.agents, secret_values=env.secret_values, redact=redact)
+        api.calls = self.calls
+        return api
+
+
+@pytest.fixture
+def put_frame_calls() -> list[tuple[bytes, bytes]]:
+    return []
 
 
 async def test_every_frame_a_generation_writes_goes_through_put_frame(
@@ -309,7 +322,11 @@ async def test_every_frame_a_generation_writes_goes_through_put_frame(
         environ = {KEY_ENV: KEY}
         with open_store(ws.layout, ws.settings) as store:
             env = replace(generation_environment(ws, store), environ=environ, cwd=workspace)
-            env = replace(env, secret_values=configured_secret_values(env.providers, environ))
+            env = replace(
+                env,
+                secret_values=configured_secret_values(env.providers, environ),
+                parts=_SpyWiring(put_frame_calls),  # the seam, not a patched class
+            )
             outcome = await run_generate(
                 env, GenerateOptions(provider="fake"), observer=RecordingObserver()
             )
