@@ -70,7 +70,7 @@ def scan_cmd(
     state: CliState = ctx.obj
     with user_errors(state):
         ws = open_cli_workspace(state)
-        print_trust_notice(state, ws.setup)
+        print_trust_notice(state, ws)
         with progress_display(state, enabled=not json_out) as progress:
             report = ws.scan(progress=progress, wait=wait)
     if json_out:
@@ -192,7 +192,7 @@ def status_cmd(  # noqa: PLR0917  # typer maps each option to a parameter
     state: CliState = ctx.obj
     with user_errors(state):
         ws = open_cli_workspace(state)
-        print_trust_notice(state, ws.setup)
+        print_trust_notice(state, ws)
         report = ws.status(check_changes=not no_changes)
         frames = ws.frame_status(agent=agent, provider=provider)
     if not report.adopted:

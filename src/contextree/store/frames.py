@@ -13,12 +13,25 @@ objects is the API's job, so this module knows nothing about frames beyond their
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
+from contextree.store.frame_records import (
+    FRAME_COLUMNS,
+    FRAME_RECORD_VERSION,
+    GENERATION_COLUMNS,
+    HEAD_COLUMNS,
+    FrameIdentity,
+    FrameRow,
+    GenerationRow,
+    HeadRow,
+    encode_metadata,
+    frame_row,
+    generation_row,
+    head_row,
+)
 from contextree.store.sweep import (
     DEAD_ARTIFACT,
     DEAD_FRAME,
@@ -32,135 +45,21 @@ from contextree.store.sweep import (
     translated,
 )
 
-#: Version of the stored frame record (the row layout and its metadata encoding).
-FRAME_RECORD_VERSION = 1
-
+#: The row values, defined with their decoders in ``frame_records``, as this module's callers
+#: have always imported them.
+__all__ = [
+    "FRAME_RECORD_VERSION",
+    "FrameIdentity",
+    "FrameRow",
+    "FrameRows",
+    "GenerationRow",
+    "HeadRow",
+]
 
 #: Above this many nodes, heads are read in one pass instead of one query per node.
 _BULK_HEADS = 256
 #: Frame ids per ``IN (...)`` lookup (SQLite allows 32,766 parameters; this stays far below).
 _IDS_PER_QUERY = 500
-
-
-#: One encoder for every write (``json.dumps`` with options builds a new one per call).
-_METADATA_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-
-
-def _encode_metadata(metadata: Mapping[str, str]) -> str:
-    return _METADATA_ENCODER.encode(dict(metadata))
-
-
-def _decode_metadata(text: str) -> dict[str, str]:
-    data = json.loads(text)
-    return {str(k): str(v) for k, v in data.items()}
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FrameRow:
-    frame_id: bytes
-    basis_kind: str
-    node_id: bytes | None
-    basis_frame: bytes | None
-    agent_id: str
-    frame_type: str
-    content: bytes
-    metadata: Mapping[str, str]
-    created_at_ns: int
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class GenerationRow:
-    id: int  # 0 when not yet inserted
-    path: bytes
-    node_id: bytes
-    agent_id: str
-    frame_type: str
-    frame_id: bytes
-    input_key: str | None
-    prompt_digest: str | None
-    context_digest: str | None
-    request_digest: str | None
-    metadata: Mapping[str, str]
-    created_at_ns: int
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class HeadRow:
-    node_id: bytes
-    agent_id: str
-    frame_type: str
-    frame_id: bytes
-    input_key: str | None
-    generation_id: int
-    updated_at_ns: int
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FrameIdentity:
-    """The hashed fields of a stored frame, read to recompute its id (metadata is not hashed)."""
-
-    frame_id: bytes
-    basis_kind: str
-    node_id: bytes | None
-    basis_frame: bytes | None
-    agent_id: str
-    frame_type: str
-    content: bytes
-
-
-_FRAME_COLUMNS = (
-    "frame_id, basis_kind, node_id, basis_frame, agent_id, frame_type, content, metadata, "
-    "created_at_ns"
-)
-_GENERATION_COLUMNS = (
-    "id, path, node_id, agent_id, frame_type, frame_id, input_key, prompt_digest, "
-    "context_digest, request_digest, metadata, created_at_ns"
-)
-_HEAD_COLUMNS = "node_id, agent_id, frame_type, frame_id, input_key, generation_id, updated_at_ns"
-
-
-# Rows come from the fixed schema above: each column has the type its field expects.
-def _frame_row(r: Sequence[Any]) -> FrameRow:
-    return FrameRow(
-        frame_id=r[0],
-        basis_kind=r[1],
-        node_id=r[2],
-        basis_frame=r[3],
-        agent_id=r[4],
-        frame_type=r[5],
-        content=r[6],
-        metadata=_decode_metadata(r[7]),
-        created_at_ns=r[8],
-    )
-
-
-def _generation_row(r: Sequence[Any]) -> GenerationRow:
-    return GenerationRow(
-        id=r[0],
-        path=r[1],
-        node_id=r[2],
-        agent_id=r[3],
-        frame_type=r[4],
-        frame_id=r[5],
-        input_key=r[6],
-        prompt_digest=r[7],
-        context_digest=r[8],
-        request_digest=r[9],
-        metadata=_decode_metadata(r[10]),
-        created_at_ns=r[11],
-    )
-
-
-def _head_row(r: Sequence[Any]) -> HeadRow:
-    return HeadRow(
-        node_id=r[0],
-        agent_id=r[1],
-        frame_type=r[2],
-        frame_id=r[3],
-        input_key=r[4],
-        generation_id=r[5],
-        updated_at_ns=r[6],
-    )
 
 
 class FrameRows:
@@ -176,7 +75,7 @@ class FrameRows:
     def insert_frames(self, rows: Sequence[FrameRow]) -> None:
         """Store frames; one whose id is already stored is left as it is (first writer wins)."""
         self.conn.executemany(
-            f"INSERT OR IGNORE INTO frames (schema_version, {_FRAME_COLUMNS}) "  # noqa: S608  # fixed column list
+            f"INSERT OR IGNORE INTO frames (schema_version, {FRAME_COLUMNS}) "  # noqa: S608  # fixed column list
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (
@@ -188,7 +87,7 @@ class FrameRows:
                     row.agent_id,
                     row.frame_type,
                     row.content,
-                    _encode_metadata(row.metadata),
+                    encode_metadata(row.metadata),
                     row.created_at_ns,
                 )
                 for row in rows
@@ -228,7 +127,7 @@ class FrameRows:
                     row.prompt_digest,
                     row.context_digest,
                     row.request_digest,
-                    _encode_metadata(row.metadata),
+                    encode_metadata(row.metadata),
                     row.created_at_ns,
                 )
                 for gid, row in zip(ids, rows, strict=True)
@@ -239,7 +138,7 @@ class FrameRows:
     def set_heads(self, rows: Sequence[HeadRow]) -> None:
         """Point heads at frames, in order: last write wins, also within one batch."""
         self.conn.executemany(
-            f"INSERT OR REPLACE INTO heads ({_HEAD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",  # noqa: S608  # fixed column list
+            f"INSERT OR REPLACE INTO heads ({HEAD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",  # noqa: S608  # fixed column list
             [
                 (
                     row.node_id,
@@ -302,10 +201,10 @@ class FrameRows:
 
     def frame(self, frame_id: bytes) -> FrameRow | None:
         r = self.conn.execute(
-            f"SELECT {_FRAME_COLUMNS} FROM frames WHERE frame_id = ?",  # noqa: S608  # fixed column list
+            f"SELECT {FRAME_COLUMNS} FROM frames WHERE frame_id = ?",  # noqa: S608  # fixed column list
             (frame_id,),
         ).fetchone()
-        return None if r is None else _frame_row(r)
+        return None if r is None else frame_row(r)
 
     def contents(self, frame_ids: Iterable[bytes]) -> dict[bytes, bytes]:
         """frame id -> content, for those of ``frame_ids`` that are stored; nothing else is
@@ -325,7 +224,7 @@ class FrameRows:
 
     def head(self, node_id: bytes, agent_id: str, frame_type: str) -> HeadRow | None:
         r = self.conn.execute(
-            f"SELECT {_HEAD_COLUMNS} FROM heads "  # noqa: S608  # fixed column list
+            f"SELECT {HEAD_COLUMNS} FROM heads "  # noqa: S608  # fixed column list
             "WHERE node_id = ? AND agent_id = ? AND frame_type = ?",
             (node_id, agent_id, frame_type),
         ).fetchone()
@@ -333,7 +232,7 @@ class FrameRows:
 
     def heads_for_node(self, node_id: bytes) -> list[HeadRow]:
         rows = self.conn.execute(
-            f"SELECT {_HEAD_COLUMNS} FROM heads WHERE node_id = ? "  # noqa: S608  # fixed column list
+            f"SELECT {HEAD_COLUMNS} FROM heads WHERE node_id = ? "  # noqa: S608  # fixed column list
             "ORDER BY agent_id, frame_type",
             (node_id,),
         ).fetchall()
@@ -349,7 +248,7 @@ class FrameRows:
             # One pass over the agent's heads beats one lookup per node for big subtrees.
             keep = set(wanted)
             rows = self.conn.execute(
-                f"SELECT {_HEAD_COLUMNS} FROM heads "  # noqa: S608  # fixed column list
+                f"SELECT {HEAD_COLUMNS} FROM heads "  # noqa: S608  # fixed column list
                 "WHERE agent_id = ? AND frame_type = ?",
                 (agent_id, frame_type),
             )
@@ -358,7 +257,7 @@ class FrameRows:
                     out[r[0]] = self._head_row(r)
             return out
         query = (
-            f"SELECT {_HEAD_COLUMNS} FROM heads "  # noqa: S608  # fixed column list
+            f"SELECT {HEAD_COLUMNS} FROM heads "  # noqa: S608  # fixed column list
             "WHERE node_id = ? AND agent_id = ? AND frame_type = ?"
         )
         for node_id in wanted:
@@ -369,7 +268,7 @@ class FrameRows:
 
     def generation(self, generation_id: int) -> GenerationRow | None:
         r = self.conn.execute(
-            f"SELECT {_GENERATION_COLUMNS} FROM generations WHERE id = ?",  # noqa: S608  # fixed column list
+            f"SELECT {GENERATION_COLUMNS} FROM generations WHERE id = ?",  # noqa: S608  # fixed column list
             (generation_id,),
         ).fetchone()
         return None if r is None else self._generation_row(r)
@@ -393,7 +292,7 @@ class FrameRows:
             params.append(frame_type)
         params.append(limit)
         rows = self.conn.execute(
-            f"SELECT {_GENERATION_COLUMNS} FROM generations "  # noqa: S608  # clauses are fixed strings
+            f"SELECT {GENERATION_COLUMNS} FROM generations "  # noqa: S608  # clauses are fixed strings
             f"WHERE {' AND '.join(clauses)} ORDER BY id DESC LIMIT ?",
             params,
         ).fetchall()
@@ -439,9 +338,9 @@ class FrameRows:
         return getattr(self.conn, "input_keys_trusted", True) is not False
 
     def _head_row(self, r: Sequence[Any]) -> HeadRow:
-        row = _head_row(r)
+        row = head_row(r)
         return row if self._keys_trusted() else replace(row, input_key=None)
 
     def _generation_row(self, r: Sequence[Any]) -> GenerationRow:
-        row = _generation_row(r)
+        row = generation_row(r)
         return row if self._keys_trusted() else replace(row, input_key=None)
