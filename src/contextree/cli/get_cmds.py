@@ -64,7 +64,7 @@ def get_cmd(  # noqa: PLR0917  # typer maps each option to a parameter
         if combine and json_out:
             raise UsageError("--combine and --json cannot be used together")
         with open_cli_workspace(state) as ws:
-            print_trust_notice(state, ws.setup)
+            print_trust_notice(state, ws)
             node = ws.get(
                 path,
                 agent=agent,

@@ -1,39 +1,28 @@
 """``contextree provider list | show | test | add``: presentation only.
 
-Profiles, clients and the probe live in ``providers``; this module loads them for the current
-workspace, prints them (text or ``--json``) and maps errors to exit codes. It never prints a
-key: only the name of the variable that holds it and whether that variable is set.
+``Workspace.providers``, ``provider``, ``test_provider`` and ``add_provider`` load, probe and
+write the profiles; this module prints them (text or ``--json``) and maps errors to exit
+codes. It never prints a key: only the name of the variable that holds it and whether that
+variable is set.
 """
 
 from __future__ import annotations
 
 import asyncio
 from enum import StrEnum
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from contextree.bootstrap import (
-    WorkspaceSetup,
-    load_providers,
-    load_workspace,
-)
 from contextree.cli.errors import user_errors
 from contextree.cli.output import CliState, emit_json
-from contextree.config.paths import user_config_dir
-from contextree.providers import (
-    PROFILE_DIR_NAME,
+from contextree.cli.workspace_open import open_cli_workspace
+from contextree.facade.provider_profiles import (
+    NewProvider,
     ProbeResult,
-    ProfileEntry,
-    ProviderRegistry,
-    key_status,
-    probe,
-    write_profile_file,
+    ProviderInfo,
+    add_user_provider,
 )
-from contextree.providers.profiles import parse_profile
-from contextree.trust_review import require_trusted_provider
-from contextree.workspace.trust import TrustStore, file_digest, relative_name
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print a JSON document instead of text.")]
 NameArg = Annotated[str, typer.Argument(help="Provider profile name.")]
@@ -59,42 +48,28 @@ def register(app: typer.Typer) -> None:
     app.add_typer(provider_app, name="provider")
 
 
-def _user_dir() -> Path:
-    return user_config_dir() / PROFILE_DIR_NAME
-
-
-def _workspace_dir(ws: WorkspaceSetup) -> Path:
-    return ws.layout.data_dir / PROFILE_DIR_NAME
-
-
-def _load(state: CliState) -> tuple[WorkspaceSetup, ProviderRegistry]:
-    ws = load_workspace(state.workspace)
-    return ws, load_providers(ws)
-
-
-def _entry_json(entry: ProfileEntry) -> dict[str, Any]:
-    profile = entry.profile
+def _entry_json(info: ProviderInfo) -> dict[str, Any]:
     return {
-        "name": profile.name,
-        "type": profile.type.value,
-        "model": profile.effective_model,
-        "base_url": profile.effective_base_url or None,
-        "api_key_env": profile.key_env,
-        "key_status": key_status(profile).value,
-        "source": entry.source.value,
-        "path": str(entry.path) if entry.path else None,
-        "trusted": entry.trusted,
+        "name": info.name,
+        "type": info.type.value,
+        "model": info.model,
+        "base_url": info.base_url,
+        "api_key_env": info.api_key_env,
+        "key_status": info.key_status.value,
+        "source": info.source.value,
+        "path": str(info.path) if info.path else None,
+        "trusted": info.trusted,
     }
 
 
 def list_cmd(ctx: typer.Context, json_out: JsonFlag = False) -> None:
     """List every provider profile (built-in, user and workspace) and whether its key is set."""
     state: CliState = ctx.obj
-    with user_errors(state):
-        _, registry = _load(state)
-    rows = [_entry_json(entry) for entry in registry.entries()]
+    with user_errors(state), open_cli_workspace(state) as ws:
+        listing = ws.providers()
+    rows = [_entry_json(info) for info in listing.providers]
     problems = [
-        {"name": p.name, "path": str(p.path), "error": p.error.message} for p in registry.problems()
+        {"name": p.name, "path": str(p.path), "error": p.error.message} for p in listing.problems
     ]
     if json_out:
         emit_json({"providers": rows, "problems": problems})
@@ -112,12 +87,11 @@ def list_cmd(ctx: typer.Context, json_out: JsonFlag = False) -> None:
 def show_cmd(ctx: typer.Context, name: NameArg, json_out: JsonFlag = False) -> None:
     """Show one provider profile as it will be used (keys are never shown)."""
     state: CliState = ctx.obj
-    with user_errors(state):
-        _, registry = _load(state)
-        entry = registry.get(name)
-    profile = entry.profile
+    with user_errors(state), open_cli_workspace(state) as ws:
+        info = ws.provider(name)
+    profile = info.profile
     doc = {
-        **_entry_json(entry),
+        **_entry_json(info),
         "options": profile.options.model_dump(exclude_none=True),
         "timeouts": profile.timeouts.model_dump(),
         "requests_per_minute": profile.requests_per_minute,
@@ -166,10 +140,9 @@ def _probe_json(result: ProbeResult) -> dict[str, Any]:
 def probe_cmd(ctx: typer.Context, name: NameArg, json_out: JsonFlag = False) -> None:
     """Send one tiny request and report latency, served model and any error class."""
     state: CliState = ctx.obj
-    with user_errors(state):
-        ws, registry = _load(state)
-        require_trusted_provider(registry.get(name), command=f"provider test {name}")
-        result = asyncio.run(probe(registry, name, ws.settings.providers))
+    with user_errors(state), open_cli_workspace(state) as ws:
+        # An untrusted workspace profile is refused before any request.
+        result = asyncio.run(ws.test_provider(name))
     if json_out:
         emit_json({"probe": _probe_json(result)})
     elif result.ok:
@@ -232,28 +205,26 @@ def add_cmd(
 ) -> None:
     """Write a provider profile (workspace .contextree/providers/NAME.toml by default)."""
     state: CliState = ctx.obj
-    data: dict[str, Any] = {"type": type_.value, "model": model}
-    optional = {
-        "base_url": base_url,
-        "api_key_env": "" if no_key else api_key_env,
-        "requests_per_minute": requests_per_minute,
-        "tokens_per_minute": tokens_per_minute,
-        "max_concurrency": max_concurrency,
-    }
-    data |= {k: v for k, v in optional.items() if v is not None}
-    options = {"max_tokens": max_tokens, "temperature": temperature}
-    if any(v is not None for v in options.values()):
-        data["options"] = {k: v for k, v in options.items() if v is not None}
+    new = NewProvider(
+        name=name,
+        type=type_.value,
+        model=model,
+        base_url=base_url,
+        api_key_env="" if no_key else api_key_env,
+        max_tokens=max_tokens,
+        temperature=temperature,
+        requests_per_minute=requests_per_minute,
+        tokens_per_minute=tokens_per_minute,
+        max_concurrency=max_concurrency,
+    )
     with user_errors(state):
-        profile = parse_profile(data, name=name, source="the command line")
-        ws = None if user else load_workspace(state.workspace)
-        folder = _user_dir() if ws is None else _workspace_dir(ws)
-        path = folder / f"{name}.toml"
-        written = write_profile_file(path, profile, force=force)
-        if ws is not None:
-            # The user wrote this file here and now: it is trusted, as written.
-            root = ws.layout.root
-            TrustStore().approve(root, {relative_name(root, path): file_digest(written)})
+        if user:  # reads no workspace: it need not be one
+            added = add_user_provider(new, force=force)
+        else:
+            new.profile()  # a bad option is reported before the workspace is read
+            with open_cli_workspace(state) as ws:
+                added = ws.add_provider(new, force=force)
+    path, profile = added.path, added.profile
     if json_out:
         emit_json({"written": str(path), "provider": profile.model_dump(mode="json")})
         return

@@ -8,6 +8,8 @@ it replaces), asks on a terminal, and records the approval in the user state dir
 (``workspace.trust``). ``--yes`` approves without asking (CI); with no terminal and no ``--yes``
 it lists and exits 2. ``--list`` shows trusted and untrusted files; ``--revoke`` forgets every
 approval of this workspace. Keys are never read or shown, only the names of their variables.
+
+Presentation only: ``Workspace.trust_review``, ``trust`` and ``revoke`` do the work.
 """
 
 from __future__ import annotations
@@ -17,11 +19,11 @@ from typing import Annotated, Any
 
 import typer
 
-from contextree.bootstrap import WorkspaceSetup, load_workspace
 from contextree.cli.errors import user_errors
 from contextree.cli.output import CliState, emit_json, plural, term_name
-from contextree.trust_review import TrustItem, trust_notice, trust_review
-from contextree.workspace.trust import TrustStore, relative_name
+from contextree.cli.workspace_open import open_cli_workspace
+from contextree.facade import Workspace
+from contextree.facade.trusting import TrustItem, relative_name
 
 EXIT_REFUSED = 2
 EXIT_DECLINED = 1
@@ -51,13 +53,12 @@ def trust_cmd(
     regenerate, provider test) is refused; scan, status, get and structural generation work
     regardless. An edit to an approved file makes it untrusted again."""
     state: CliState = ctx.obj
-    store = TrustStore()
     with user_errors(state):
-        ws = load_workspace(state.workspace)
+        ws = open_cli_workspace(state)
         if revoke:
-            _revoke(state, ws, store, json_out=json_out)
+            _revoke(state, ws, json_out=json_out)
             return
-        items = trust_review(ws)
+        items = ws.trusted_list() if list_ else ws.trust_review()
     if list_:
         _list(state, ws, items, json_out=json_out)
         return
@@ -67,12 +68,12 @@ def trust_cmd(
             emit_json(_doc(ws, items, approved=[]))
         elif not state.quiet:
             what = "Every workspace profile file is trusted" if items else "No workspace profiles"
-            state.out.print(f"{what} in {term_name(str(ws.layout.root))}.", markup=False)
+            state.out.print(f"{what} in {term_name(str(ws.root))}.", markup=False)
         return
     if not json_out:
         state.out.print(
             f"{plural(len(untrusted), 'workspace profile file')} not trusted in "
-            f"{term_name(str(ws.layout.root))}:",
+            f"{term_name(str(ws.root))}:",
             markup=False,
         )
         for item in untrusted:
@@ -80,7 +81,7 @@ def trust_cmd(
     if not yes:
         _ask_or_refuse(state, ws, items, untrusted, json_out=json_out)
     with user_errors(state):
-        store.approve(ws.layout.root, {_rel(ws, i): i.digest for i in untrusted})
+        ws.trust(untrusted)  # the bytes shown above, not any edit made since
     if json_out:
         emit_json(_doc(ws, items, approved=untrusted))
     elif not state.quiet:
@@ -93,7 +94,7 @@ def trust_cmd(
 
 def _ask_or_refuse(
     state: CliState,
-    ws: WorkspaceSetup,
+    ws: Workspace,
     items: list[TrustItem],
     untrusted: list[TrustItem],
     *,
@@ -113,7 +114,7 @@ def _ask_or_refuse(
         )
         raise typer.Exit(EXIT_REFUSED)
     count = plural(len(untrusted), "file")
-    if not typer.confirm(f"Trust {count} for {term_name(str(ws.layout.root))}?", default=False):
+    if not typer.confirm(f"Trust {count} for {term_name(str(ws.root))}?", default=False):
         state.err.print("Nothing approved.", markup=False)
         raise typer.Exit(EXIT_DECLINED)
 
@@ -126,35 +127,33 @@ def stdin_is_terminal() -> bool:
         return False
 
 
-def _revoke(state: CliState, ws: WorkspaceSetup, store: TrustStore, *, json_out: bool) -> None:
-    count = store.revoke(ws.layout.root)
+def _revoke(state: CliState, ws: Workspace, *, json_out: bool) -> None:
+    count = ws.revoke()
     if json_out:
-        emit_json({"workspace": str(ws.layout.root), "revoked": count})
+        emit_json({"workspace": str(ws.root), "revoked": count})
     elif not state.quiet:
         state.out.print(
-            f"Revoked {plural(count, 'approval')} for {term_name(str(ws.layout.root))}.",
+            f"Revoked {plural(count, 'approval')} for {term_name(str(ws.root))}.",
             markup=False,
         )
 
 
-def _list(state: CliState, ws: WorkspaceSetup, items: list[TrustItem], *, json_out: bool) -> None:
+def _list(state: CliState, ws: Workspace, items: list[TrustItem], *, json_out: bool) -> None:
     if json_out:
         emit_json(_doc(ws, items, approved=None))
         return
     if not items:
-        state.out.print(
-            f"No workspace profile files in {term_name(str(ws.layout.root))}.", markup=False
-        )
+        state.out.print(f"No workspace profile files in {term_name(str(ws.root))}.", markup=False)
         return
     for item in items:
         _print_item(state, ws, item)
 
 
-def _rel(ws: WorkspaceSetup, item: TrustItem) -> str:
-    return relative_name(ws.layout.root, item.path)
+def _rel(ws: Workspace, item: TrustItem) -> str:
+    return relative_name(ws.root, item.path)
 
 
-def _print_item(state: CliState, ws: WorkspaceSetup, item: TrustItem) -> None:
+def _print_item(state: CliState, ws: Workspace, item: TrustItem) -> None:
     status = "trusted" if item.trusted else "untrusted"
     out = state.out
     out.print(
@@ -170,7 +169,7 @@ def _print_item(state: CliState, ws: WorkspaceSetup, item: TrustItem) -> None:
         out.print(f"    {label:<18} {term_name(value)}", markup=False)
 
 
-def _item_json(ws: WorkspaceSetup, item: TrustItem) -> dict[str, Any]:
+def _item_json(ws: Workspace, item: TrustItem) -> dict[str, Any]:
     return {
         "path": _rel(ws, item),
         "kind": item.kind,
@@ -184,10 +183,10 @@ def _item_json(ws: WorkspaceSetup, item: TrustItem) -> dict[str, Any]:
 
 
 def _doc(
-    ws: WorkspaceSetup, items: list[TrustItem], *, approved: list[TrustItem] | None
+    ws: Workspace, items: list[TrustItem], *, approved: list[TrustItem] | None
 ) -> dict[str, Any]:
     doc: dict[str, Any] = {
-        "workspace": str(ws.layout.root),
+        "workspace": str(ws.root),
         "files": [_item_json(ws, i) for i in items],
     }
     if approved is not None:
@@ -195,11 +194,11 @@ def _doc(
     return doc
 
 
-def print_trust_notice(state: CliState, ws: WorkspaceSetup) -> None:
+def print_trust_notice(state: CliState, ws: Workspace) -> None:
     """The one line that ``scan``, ``status`` and ``get`` print (on stderr) while workspace
     profile files are untrusted: they keep working, and say what to run."""
     if state.quiet:
         return
-    notice = trust_notice(ws)
+    notice = ws.trust_notice()
     if notice is not None:
         state.err.print(notice, markup=False)

@@ -20,7 +20,27 @@ from contextree.store.upkeep import DESCRIPTIONS as PROBLEM_DESCRIPTIONS
 from contextree.store.upkeep import Problem, ProblemGroup, ProblemKind, VerifyReport
 
 if TYPE_CHECKING:
+    from contextree.facade.agent_profiles import (
+        AgentCheck,
+        AgentInfo,
+        AgentList,
+        AgentProfile,
+        AgentRole,
+        ProfileCheck,
+    )
     from contextree.facade.frame_report import FrameReport
+    from contextree.facade.provider_profiles import (
+        KeyStatus,
+        NewProvider,
+        ProbeResult,
+        ProfileProblem,
+        ProfileSource,
+        ProviderAdded,
+        ProviderInfo,
+        ProviderList,
+        ProviderType,
+    )
+    from contextree.facade.trusting import TrustItem
     from contextree.facade.upkeep import AdoptResult
     from contextree.facade.workspace_cases import InitResult, StatusReport
     from contextree.workspace.scan import ScanProgress, ScanReport
@@ -29,6 +49,23 @@ if TYPE_CHECKING:
 #: loaded by commands that only read frames.
 _LAZY = {
     "AdoptResult": "contextree.facade.upkeep",
+    # Profiles and trust: the agent stack, and the provider stack (aiohttp), load on use.
+    "AgentCheck": "contextree.facade.agent_profiles",
+    "AgentInfo": "contextree.facade.agent_profiles",
+    "AgentList": "contextree.facade.agent_profiles",
+    "AgentProfile": "contextree.facade.agent_profiles",
+    "AgentRole": "contextree.facade.agent_profiles",
+    "ProfileCheck": "contextree.facade.agent_profiles",
+    "KeyStatus": "contextree.facade.provider_profiles",
+    "NewProvider": "contextree.facade.provider_profiles",
+    "ProbeResult": "contextree.facade.provider_profiles",
+    "ProfileProblem": "contextree.facade.provider_profiles",
+    "ProfileSource": "contextree.facade.provider_profiles",
+    "ProviderAdded": "contextree.facade.provider_profiles",
+    "ProviderInfo": "contextree.facade.provider_profiles",
+    "ProviderList": "contextree.facade.provider_profiles",
+    "ProviderType": "contextree.facade.provider_profiles",
+    "TrustItem": "contextree.facade.trusting",
     "FrameReport": "contextree.facade.frame_report",
     "InitResult": "contextree.facade.workspace_cases",
     "ScanProgress": "contextree.workspace.scan",
@@ -47,19 +84,35 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "PROBLEM_DESCRIPTIONS",
     "AdoptResult",
+    "AgentCheck",
+    "AgentInfo",
+    "AgentList",
+    "AgentProfile",
+    "AgentRole",
     "FrameRecord",
     "FrameReport",
     "GcReport",
     "InitResult",
+    "KeyStatus",
+    "NewProvider",
     "NodeFrames",
     "Ordering",
+    "ProbeResult",
     "Problem",
     "ProblemGroup",
     "ProblemKind",
+    "ProfileCheck",
+    "ProfileProblem",
+    "ProfileSource",
+    "ProviderAdded",
+    "ProviderInfo",
+    "ProviderList",
+    "ProviderType",
     "ScanProgress",
     "ScanReport",
     "ScanRow",
     "StatusReport",
+    "TrustItem",
     "VerifyReport",
     "Workspace",
     "open_workspace",

@@ -12,7 +12,7 @@ only: the store is opened by each call that needs it and closed before the call 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -24,6 +24,7 @@ from contextree.facade.reading import ReadRequest, read_node, typed_path
 from contextree.facade.values import NodeFrames
 
 if TYPE_CHECKING:
+    from contextree.facade.agent_profiles import AgentCheck, AgentInfo, AgentList
     from contextree.facade.frame_report import FrameReport
     from contextree.facade.generating import (
         FailurePolicy,
@@ -34,6 +35,14 @@ if TYPE_CHECKING:
         RunControl,
         Schedule,
     )
+    from contextree.facade.provider_profiles import (
+        NewProvider,
+        ProbeResult,
+        ProviderAdded,
+        ProviderInfo,
+        ProviderList,
+    )
+    from contextree.facade.trusting import TrustItem, TrustTarget
     from contextree.facade.upkeep import AdoptResult
     from contextree.facade.workspace_cases import InitResult, StatusReport
     from contextree.store.sweep import GcReport
@@ -300,4 +309,115 @@ class Workspace:
 
     # -- trust -------------------------------------------------------------------------------
 
+    def untrusted(self) -> list[Path]:
+        """The workspace profile files (``.contextree/providers/*.toml``,
+        ``.contextree/agents/*.toml``) this user has not approved as they are now; empty when
+        there are none. Cheap: loads neither the provider nor the agent stack."""
+        from contextree.facade.trusting import untrusted_files
+
+        return untrusted_files(self._setup)
+
+    def trust_review(self) -> list[TrustItem]:
+        """Every workspace provider and agent profile file, broken ones too, with what it does
+        (base URL, key variable name, wire format; an agent's provider and prompt files), the
+        user profile it replaces and whether this user approved its current bytes. Keys are
+        never read, only the names of their variables."""
+        from contextree.facade.trusting import review
+
+        return review(self._setup)
+
+    def trust(self, paths: Iterable[TrustTarget] | None = None) -> list[TrustItem]:
+        """Approve the untrusted workspace profile files among ``paths`` (relative to the
+        workspace root, or absolute; items of an earlier ``trust_review`` are approved with
+        the bytes reviewed), or every untrusted one when None, in this user's state
+        directory. Returns the files approved (now ``trusted``); one already trusted is left
+        as it is. A path ``trust_review`` does not list raises ``UsageError`` and nothing is
+        approved; an unwritable state directory, ``ConfigError``. Editing an approved file
+        makes it untrusted again."""
+        from contextree.facade.trusting import approve
+
+        return approve(self._setup, paths)
+
+    def revoke(self, paths: Iterable[str | os.PathLike[str]] | None = None) -> int:
+        """Forget this user's approvals of the workspace files ``paths`` (relative to the
+        workspace root, or absolute), or of every file when None. Returns how many approvals
+        were forgotten; raises ``ConfigError`` when the state directory is unwritable."""
+        from contextree.facade.trusting import revoke
+
+        return revoke(self._setup, paths)
+
+    def trusted_list(self) -> list[TrustItem]:
+        """What ``contextree trust --list`` shows: every workspace profile file with whether
+        it is trusted (the same items as ``trust_review``); approves nothing."""
+        return self.trust_review()
+
+    def trust_notice(self) -> str | None:
+        """The one line that commands which keep working in an untrusted workspace (``scan``,
+        ``status``, ``get``) print, naming the untrusted files and what to run; None when
+        every workspace profile file is trusted. Never raises."""
+        from contextree.facade.trusting import trust_notice
+
+        return trust_notice(self._setup)
+
     # -- profiles: agents and providers ------------------------------------------------------
+
+    def agents(self) -> AgentList:
+        """Every agent: the built-in ones and those of the user's and the workspace's profile
+        files, with the ``default_agent`` and the files that could not be used (a broken file
+        breaks only its own id). Raises ``AgentConfigError`` when a directory is unreadable."""
+        from contextree.facade.agent_profiles import list_agents
+
+        return list_agents(self._setup)
+
+    def agent(self, agent_id: str) -> AgentInfo:
+        """The agent ``agent_id``: its profile, what it replaces, whether it is trusted and
+        whether it is the default. Raises ``AgentNotFoundError`` (listing the known ids), or
+        the ``AgentConfigError`` of a broken profile file defining it."""
+        from contextree.facade.agent_profiles import agent_info
+
+        return agent_info(self._setup, agent_id)
+
+    def check_agents(self, agent_id: str | None = None) -> AgentCheck:
+        """Load every agent profile file under the rules of a run (or only those defining
+        ``agent_id``) and check the default agent; ``result.ok`` says whether all is well.
+        Raises ``AgentNotFoundError`` when ``agent_id`` is neither built in nor defined by a
+        file."""
+        from contextree.facade.agent_profiles import check_agent_files
+
+        return check_agent_files(self._setup, agent_id)
+
+    def providers(self) -> ProviderList:
+        """Every provider profile (the built-in ``structural``, the user's and the
+        workspace's), each with whether its key variable is set and whether it is trusted,
+        and the profile files that could not be used."""
+        from contextree.facade.provider_profiles import list_providers
+
+        return list_providers(self._setup)
+
+    def provider(self, name: str) -> ProviderInfo:
+        """The provider profile ``name`` as it will be used. Raises ``ProviderConfigError``
+        when there is none or its file is broken."""
+        from contextree.facade.provider_profiles import provider_info
+
+        return provider_info(self._setup, name)
+
+    def add_provider(
+        self, new: NewProvider, *, user: bool = False, force: bool = False
+    ) -> ProviderAdded:
+        """Write the profile ``new`` to ``.contextree/providers/NAME.toml`` and approve it as
+        written (the user made it), or with ``user`` to the user's ``providers`` directory.
+        Returns where it went. Raises ``ProviderConfigError`` for an invalid profile, or when
+        the file exists and not ``force``."""
+        from contextree.facade.provider_profiles import add_provider
+
+        return add_provider(None if user else self._setup, new, force=force)
+
+    async def test_provider(self, name: str) -> ProbeResult:
+        """Send one tiny request through the profile ``name`` (``asyncio.run(ws.test_provider(
+        "x"))``) and return latency, served model and any error class: a failed request is a
+        result (``ok`` false), not an error. A workspace profile this user has not approved
+        raises ``UntrustedWorkspaceError`` before any request, as in the CLI; an unknown or
+        broken profile, or an unset key, ``ProviderConfigError``."""
+        from contextree.facade.provider_profiles import test_provider
+
+        return await test_provider(self._setup, name)

@@ -18,7 +18,7 @@ they parse, and the composition root compares them with the approvals.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -82,13 +82,27 @@ class TrustStore:
         workspaces[key] = {"files": dict(sorted(merged.items()))}
         self._write(workspaces)
 
-    def revoke(self, root: Path) -> int:
-        """Remove every approval of ``root``; how many there were."""
+    def revoke(self, root: Path, files: Iterable[str] | None = None) -> int:
+        """Remove the approvals of ``files`` (relative paths; every approval when None) of
+        ``root``; how many there were."""
         workspaces = self._read()
-        entry = workspaces.pop(workspace_key(root), None)
-        files = entry.get("files") if isinstance(entry, dict) else None
-        count = len(files) if isinstance(files, dict) else 0
-        if entry is not None:
+        key = workspace_key(root)
+        if files is None:
+            entry = workspaces.pop(key, None)
+            current = entry.get("files") if isinstance(entry, dict) else None
+            count = len(current) if isinstance(current, dict) else 0
+            if entry is not None:
+                self._write(workspaces)
+            return count
+        entry = workspaces.get(key)
+        current = entry.get("files") if isinstance(entry, dict) else None
+        if not isinstance(current, dict):
+            return 0
+        names = set(files)
+        kept = {k: v for k, v in current.items() if k not in names}
+        count = len(current) - len(kept)
+        if count:
+            workspaces[key] = {"files": kept}
             self._write(workspaces)
         return count
 
