@@ -25,8 +25,8 @@ from tests.helpers.generation import (
 )
 
 import contextree
-from contextree import api as api_module
 from contextree.api import ContextApi
+from contextree.api import checks as api_module
 from contextree.config.settings import ProviderSettings
 from contextree.context.generation import metadata_construction
 from contextree.context.generation.provider_execution import ProviderExecution
@@ -104,7 +104,7 @@ def test_only_the_metadata_unit_builds_and_only_the_api_validates() -> None:
     # ``with_redactions`` only adds redaction counts: the prompt's (metadata construction)
     # and the frame's own (the write path, which redacts every frame).
     assert _contract_imports() == {
-        "api.py": {"validate", "with_redactions"},
+        "api/checks.py": {"validate", "with_redactions"},
         "context/generation/metadata_construction.py": {"build_frame_metadata", "with_redactions"},
     }
 

@@ -16,7 +16,7 @@ import contextree
 SRC = Path(contextree.__file__).parent
 PYPROJECT = SRC.parent.parent / "pyproject.toml"
 ROWS_MODULE = SRC / "store" / "frames.py"
-API_MODULE = SRC / "api.py"
+API_MODULE = SRC / "api" / "__init__.py"
 #: Each allowed writer and exactly the write methods it calls.
 WRITERS = {
     "ContextApi._insert": {"insert_frames", "insert_artifacts", "insert_generations", "set_heads"},
