@@ -164,9 +164,10 @@ def add_user_provider(new: NewProvider, *, force: bool = False) -> ProviderAdded
 
 async def test_provider(setup: WorkspaceSetup, name: str) -> ProbeResult:
     """Send one tiny request through ``name`` and report latency, served model and any error
-    class (a failed request is a result, not an error). An untrusted workspace profile that
-    would call out, or stand in for a user profile, raises ``UntrustedWorkspaceError`` before
-    any request; an unknown or broken one, or an unset key, ``ProviderConfigError``."""
+    class (a failed request is a result, not an error). Raises ``ProviderConfigError`` before
+    any request for an untrusted workspace profile that would call out or stand in for a user
+    profile (exactly as ``contextree provider test`` refuses it), an unknown or broken one, or
+    an unset key variable."""
     registry = load_providers(setup)
     require_trusted_provider(registry.get(name), command=f"provider test {name}")
     return await probe(registry, name, setup.settings.providers)

@@ -415,9 +415,9 @@ class Workspace:
     async def test_provider(self, name: str) -> ProbeResult:
         """Send one tiny request through the profile ``name`` (``asyncio.run(ws.test_provider(
         "x"))``) and return latency, served model and any error class: a failed request is a
-        result (``ok`` false), not an error. A workspace profile this user has not approved
-        raises ``UntrustedWorkspaceError`` before any request, as in the CLI; an unknown or
-        broken profile, or an unset key, ``ProviderConfigError``."""
+        result (``ok`` false), not an error. Raises ``ProviderConfigError`` before any request
+        when ``name`` is a workspace profile this user has not approved (as the CLI refuses
+        it; ``trust`` approves it), unknown or broken, or its key variable is unset."""
         from contextree.facade.provider_profiles import test_provider
 
         return await test_provider(self._setup, name)
