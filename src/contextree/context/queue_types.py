@@ -11,8 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from contextree.config.generation import GenerationSettings
 from contextree.context.generation.contracts import FrameResult, GenerationRequest, Skip
 from contextree.errors import ConfigError
+
+#: The defaults are the settings' own (``bootstrap.generation.queue_config`` translates a
+#: configured ``GenerationSettings``); they are not written twice.
+_DEFAULTS = GenerationSettings()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -26,14 +31,14 @@ class QueueConfig:
     goes to a call that is ready at once; None means a quarter of ``max_concurrency`` (at least
     1), 0 that a request is prepared only once a worker has finished its last one."""
 
-    max_pending: int = 10_000
-    max_concurrency: int = 8
+    max_pending: int = _DEFAULTS.max_pending
+    max_concurrency: int = _DEFAULTS.concurrency
     prepare_ahead: int | None = None
     max_concurrency_per_agent: int | None = None
-    max_attempts: int = 4
-    backoff_base_s: float = 1.0
-    backoff_cap_s: float = 60.0
-    max_retry_after_s: float = 120.0
+    max_attempts: int = _DEFAULTS.max_attempts
+    backoff_base_s: float = _DEFAULTS.backoff_base_s
+    backoff_cap_s: float = _DEFAULTS.backoff_cap_s
+    max_retry_after_s: float = _DEFAULTS.max_retry_after_s
     attempt_timeout_s: float | None = None
 
     def __post_init__(self) -> None:

@@ -29,6 +29,7 @@ import blake3
 
 from contextree.agents.profile import AgentProfile
 from contextree.api import ContextApi, Head
+from contextree.config.generation import GenerationSettings
 from contextree.context.generation.batched_reads import BatchedReads
 from contextree.context.generation.contracts import (
     AssembledPrompt,
@@ -53,6 +54,8 @@ from contextree.redaction import Redactor, holds_private_key_json
 from contextree.sniff import binary_kind
 from contextree.store.tree import TreeRows
 from contextree.workspace.scope import Scope, ScopeRules
+
+_DEFAULTS = GenerationSettings()
 
 _READ_CHUNK = 1 << 20
 #: Bytes of a file handed to the structural provider (it reads structure, not every byte).
@@ -100,8 +103,11 @@ class ChildHeads:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CollectionLimits:
-    prompt_file_cap: int = 128 << 10
-    directory_context_budget: int = 64 << 10
+    """Bytes of a file, and of a directory's children's frames, one prompt carries; the
+    defaults are the settings' own (``bootstrap.generation.collection_limits``)."""
+
+    prompt_file_cap: int = _DEFAULTS.prompt_file_cap
+    directory_context_budget: int = _DEFAULTS.directory_context_budget
 
 
 class PromptCollector:
