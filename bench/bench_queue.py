@@ -71,7 +71,7 @@ from contextree.context.queue import FrameGenerationQueue, OutcomeStatus, QueueC
 from contextree.core.frame import default_frame_type
 from contextree.core.ids import FrameId, NodeId
 from contextree.core.messages import ChatMessage, Role
-from contextree.providers import ProfileEntry, ProfileSource, ProviderHttp, ProviderProfile
+from contextree.providers import LoadedProfile, ProfileSource, ProviderHttp, ProviderProfile
 from contextree.providers.registry import ProviderRegistry
 from contextree.store.db import Store
 from contextree.store.tree import TreeRows
@@ -229,7 +229,7 @@ def fake_registry(base_url: str) -> ProviderRegistry:
             "api_key_env": "",
         }
     )
-    entry = ProfileEntry(profile=profile, source=ProfileSource.WORKSPACE, path=None)
+    entry = LoadedProfile(profile=profile, source=ProfileSource.WORKSPACE, path=None)
     return ProviderRegistry({"fake": entry})
 
 

@@ -30,7 +30,7 @@ from contextree.workspace.trust import WorkspaceTrust, file_digest
 if TYPE_CHECKING:
     from contextree.agents.registry import AgentRegistry
     from contextree.context.generation.inputs import GenerateOptions, GenerationEnvironment
-    from contextree.providers import ProfileEntry
+    from contextree.providers import LoadedProfile
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -261,7 +261,7 @@ def _refuse_unadopted_store(ws: WorkspaceSetup, env: GenerationEnvironment, comm
     )
 
 
-def require_trusted_provider(entry: ProfileEntry, *, command: str) -> None:
+def require_trusted_provider(entry: LoadedProfile, *, command: str) -> None:
     """Refuse a command (``provider test``) that would call out through an untrusted
     workspace provider profile."""
     from contextree.providers.registry import untrusted_profile_error
@@ -279,7 +279,7 @@ def _untrusted_agent_error(
     ws: WorkspaceSetup,
     path: Path,
     prompt_files: tuple[Path, ...],
-    entry: ProfileEntry,
+    entry: LoadedProfile,
     command: str,
 ) -> UntrustedWorkspaceError:
     prompts = ", ".join(_printable(_relative(ws, p)) for p in prompt_files)

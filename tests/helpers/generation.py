@@ -24,7 +24,7 @@ from contextree.core.frame import Basis, Frame, default_frame_type
 from contextree.core.ids import Digest, FrameId, NodeId, digest_text
 from contextree.core.tree import TreeNode
 from contextree.metadata.contract import build_frame_metadata
-from contextree.providers import ProfileEntry, ProfileSource, ProviderProfile, ProviderRegistry
+from contextree.providers import LoadedProfile, ProfileSource, ProviderProfile, ProviderRegistry
 from contextree.store.db import Store
 from contextree.store.tree import TreeRows
 from contextree.telemetry import NullObserver, Observer
@@ -207,7 +207,7 @@ def registry_of(*profiles: ProviderProfile) -> ProviderRegistry:
     """A provider registry holding exactly ``profiles`` (plus the built-in structural one)."""
     return ProviderRegistry(
         {
-            p.name: ProfileEntry(profile=p, source=ProfileSource.WORKSPACE, path=None)
+            p.name: LoadedProfile(profile=p, source=ProfileSource.WORKSPACE, path=None)
             for p in profiles
         }
     )

@@ -38,13 +38,13 @@ from contextree.api.rows import (
 )
 from contextree.api.values import (
     SORT_KEYS,
-    FrameEntry,
     FrameWrite,
     Head,
     Lineage,
     NodeContext,
     NodeView,
     Ordering,
+    WrittenFrame,
 )
 from contextree.core.frame import Frame
 from contextree.core.ids import Digest, FrameId, NodeId
@@ -59,13 +59,13 @@ from contextree.store.upkeep import DEFAULT_EXAMPLES, VerifyReport, compact, ver
 
 __all__ = [
     "ContextApi",
-    "FrameEntry",
     "FrameWrite",
     "Head",
     "Lineage",
     "NodeContext",
     "NodeView",
     "Ordering",
+    "WrittenFrame",
 ]
 
 
@@ -225,7 +225,7 @@ class ContextApi:
                 if view.selects(h.agent_id, h.frame_type)
             ]
             selected.sort(key=SORT_KEYS[view.ordering])
-            history: list[FrameEntry] = []
+            history: list[WrittenFrame] = []
             if view.history:
                 for row in self._rows.generations_for_path(
                     entry.path,
@@ -294,13 +294,13 @@ class ContextApi:
             raise not_in_tree(node_id)
         return entry
 
-    def _frame_entry(self, generation_id: int, *, is_head: bool) -> FrameEntry:
+    def _frame_entry(self, generation_id: int, *, is_head: bool) -> WrittenFrame:
         row = self._rows.generation(generation_id)
         if row is None:
             raise StoreError(f"generation {generation_id} named by a head is missing")
         return self._to_entry(row, is_head=is_head)
 
-    def _to_entry(self, row: GenerationRow, *, is_head: bool) -> FrameEntry:
+    def _to_entry(self, row: GenerationRow, *, is_head: bool) -> WrittenFrame:
         stored = self._rows.frame(row.frame_id)
         if stored is None:
             raise StoreError(f"frame {row.frame_id.hex()} named by generation {row.id} is missing")

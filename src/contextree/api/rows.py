@@ -2,7 +2,7 @@
 
 Owns turning a ``Frame`` into its ``FrameRow`` and a stored row back into a ``Frame`` (checking
 that its fields still hash to its id), the id a stored row's fields hash to (for ``verify``),
-the ``GenerationRow`` and ``HeadRow`` of a checked write, and the ``Head`` and ``FrameEntry`` a
+the ``GenerationRow`` and ``HeadRow`` of a checked write, and the ``Head`` and ``WrittenFrame`` a
 read returns. Pure functions of rows and values: it runs no query and writes nothing; only
 ``ContextApi`` calls them (the rows module is the API's alone).
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from contextree.api.values import FrameEntry, FrameWrite, Head
+from contextree.api.values import FrameWrite, Head, WrittenFrame
 from contextree.core.frame import Basis, BasisKind, Frame, compute_frame_id
 from contextree.core.ids import Digest, FrameId, NodeId
 from contextree.errors import InvalidFrameError, StoreError
@@ -110,9 +110,9 @@ def head_row(write: FrameWrite, generation_id: int, now: int) -> HeadRow:
     )
 
 
-def frame_entry(row: GenerationRow, stored: FrameRow, *, is_head: bool) -> FrameEntry:
+def frame_entry(row: GenerationRow, stored: FrameRow, *, is_head: bool) -> WrittenFrame:
     """One write of a frame: its generation row and the stored frame it names."""
-    return FrameEntry(
+    return WrittenFrame(
         frame=frame_from_row(stored),
         node_id=NodeId(row.node_id),
         path=row.path,

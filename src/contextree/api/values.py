@@ -1,7 +1,7 @@
 """The values ``ContextApi`` takes and returns.
 
 Owns what a caller hands the write boundary (``FrameWrite``, ``Lineage``) and what the read side
-gives back (``Head``, ``FrameEntry``, ``NodeContext``) and how a read is asked for (``NodeView``,
+gives back (``Head``, ``WrittenFrame``, ``NodeContext``) and how a read is asked for (``NodeView``,
 ``Ordering``, with the view's filters and sort keys): immutable values, no store access.
 ``contextree.api`` exports them all.
 """
@@ -82,7 +82,7 @@ class NodeView:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class FrameEntry:
+class WrittenFrame:
     """One write of a frame to a path. ``frame`` is the stored frame (an identical frame is
     stored once, with its first writer's metadata); ``metadata`` is this write's own."""
 
@@ -103,15 +103,15 @@ class NodeContext:
     kind: str
     size: int | None
     #: Heads of the node that pass the view's filters, ordered and capped.
-    frames: tuple[FrameEntry, ...]
+    frames: tuple[WrittenFrame, ...]
     #: Number of heads of the node before filtering.
     frame_count: int
     #: With ``view.history``: writes to this path (any node id it had), newest first.
-    history: tuple[FrameEntry, ...] = ()
+    history: tuple[WrittenFrame, ...] = ()
 
 
 #: How ``get_node`` sorts the heads for each ``Ordering``.
-SORT_KEYS: Mapping[Ordering, Callable[[FrameEntry], tuple[object, ...]]] = {
+SORT_KEYS: Mapping[Ordering, Callable[[WrittenFrame], tuple[object, ...]]] = {
     Ordering.RECENCY: lambda e: (-e.written_at_ns, e.frame.frame_type, e.frame.agent_id),
     Ordering.FRAME_TYPE: lambda e: (e.frame.frame_type, e.frame.agent_id),
     Ordering.AGENT: lambda e: (e.frame.agent_id, e.frame.frame_type),

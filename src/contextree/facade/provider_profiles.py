@@ -23,8 +23,8 @@ from contextree.config.paths import user_config_dir
 from contextree.providers import (
     PROFILE_DIR_NAME,
     KeyStatus,
+    LoadedProfile,
     ProbeResult,
-    ProfileEntry,
     ProfileProblem,
     ProfileSource,
     ProviderProfile,
@@ -39,9 +39,9 @@ from contextree.workspace.trust import TrustStore, file_digest, relative_name
 
 __all__ = [
     "KeyStatus",
+    "LoadedProfile",
     "NewProvider",
     "ProbeResult",
-    "ProfileEntry",
     "ProfileProblem",
     "ProfileSource",
     "ProviderAdded",
@@ -173,7 +173,7 @@ async def test_provider(setup: WorkspaceSetup, name: str) -> ProbeResult:
     return await probe(registry, name, setup.settings.providers)
 
 
-def _info(entry: ProfileEntry) -> ProviderInfo:
+def _info(entry: LoadedProfile) -> ProviderInfo:
     profile = entry.profile
     return ProviderInfo(
         name=profile.name,

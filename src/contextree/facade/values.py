@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from contextree.api import FrameEntry, NodeContext
+from contextree.api import NodeContext, WrittenFrame
 from contextree.core.tree import display_path
 from contextree.metadata.registry import project_for_read
 
@@ -75,7 +75,7 @@ class NodeFrames:
         return first.text if first is not None else None
 
 
-def frame_record(entry: FrameEntry) -> FrameRecord:
+def frame_record(entry: WrittenFrame) -> FrameRecord:
     """The reader's value of one frame write."""
     frame = entry.frame
     return FrameRecord(

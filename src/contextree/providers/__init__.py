@@ -25,7 +25,7 @@ from contextree.providers.profiles import (
 from contextree.providers.registry import (
     PROFILE_DIR_NAME,
     KeyStatus,
-    ProfileEntry,
+    LoadedProfile,
     ProfileProblem,
     ProfileSource,
     ProviderRegistry,
@@ -51,8 +51,8 @@ __all__ = [
     "DirectorySubject",
     "FileSubject",
     "KeyStatus",
+    "LoadedProfile",
     "ProbeResult",
-    "ProfileEntry",
     "ProfileProblem",
     "ProfileSource",
     "ProviderClient",

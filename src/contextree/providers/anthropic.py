@@ -40,12 +40,12 @@ class _Reply(BaseModel):
     usage: _Usage | None = None
 
 
-class _ModelEntry(BaseModel):
+class _ListedModel(BaseModel):
     id: str
 
 
 class _ModelList(BaseModel):
-    data: list[_ModelEntry]
+    data: list[_ListedModel]
 
 
 class AnthropicClient(HttpProviderClient):

@@ -61,7 +61,7 @@ class KeyStatus(StrEnum):
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class ProfileEntry:
+class LoadedProfile:
     """A usable profile. ``digest`` names the bytes parsed (None for the built-in);
     ``trusted`` is false for a workspace file the user has not approved; ``shadows`` is the
     user profile file of the same name this workspace file replaces, if any."""
@@ -101,11 +101,11 @@ class ProviderRegistry:
 
     def __init__(
         self,
-        entries: Mapping[str, ProfileEntry],
+        entries: Mapping[str, LoadedProfile],
         problems: Mapping[str, ProfileProblem] | None = None,
     ) -> None:
         self._entries = {
-            STRUCTURAL: ProfileEntry(
+            STRUCTURAL: LoadedProfile(
                 profile=builtin_structural(), source=ProfileSource.BUILTIN, path=None
             ),
             **{name: e for name, e in entries.items() if name != STRUCTURAL},
@@ -123,7 +123,7 @@ class ProviderRegistry:
         """Profiles from ``user_dir`` then ``workspace_dir`` (each a ``providers`` folder).
         ``trusted`` says which workspace files the user approved (user files always are);
         without it every file is trusted."""
-        entries: dict[str, ProfileEntry] = {}
+        entries: dict[str, LoadedProfile] = {}
         problems: dict[str, ProfileProblem] = {}
         folders = ((ProfileSource.USER, user_dir), (ProfileSource.WORKSPACE, workspace_dir))
         for source, folder in folders:
@@ -144,7 +144,7 @@ class ProviderRegistry:
                 digest = digest_fields(raw)
                 shadowed = entries.get(name)
                 workspace = source is ProfileSource.WORKSPACE
-                entries[name] = ProfileEntry(
+                entries[name] = LoadedProfile(
                     profile=profile,
                     source=source,
                     path=path,
@@ -158,13 +158,13 @@ class ProviderRegistry:
     def names(self) -> list[str]:
         return sorted(self._entries)
 
-    def entries(self) -> list[ProfileEntry]:
+    def entries(self) -> list[LoadedProfile]:
         return [self._entries[name] for name in self.names()]
 
     def problems(self) -> list[ProfileProblem]:
         return [self._problems[name] for name in sorted(self._problems)]
 
-    def get(self, name: str) -> ProfileEntry:
+    def get(self, name: str) -> LoadedProfile:
         """The profile called ``name``; an unknown or broken one is a ``ProviderConfigError``."""
         entry = self._entries.get(name)
         if entry is not None:
@@ -178,7 +178,7 @@ class ProviderRegistry:
             "--model MODEL`, or list them with `contextree provider list`.",
         )
 
-    def usable(self, name: str) -> ProfileEntry:
+    def usable(self, name: str) -> LoadedProfile:
         """The profile called ``name``, refused when it is a workspace file the user has not
         trusted that would call out or would stand in for the user's profile of that name
         (this is the last line of defence: the CLI says more, naming the command, before it
@@ -225,7 +225,7 @@ class ProviderRegistry:
 
 
 def untrusted_profile_error(
-    entry: ProfileEntry, *, command: str | None = None
+    entry: LoadedProfile, *, command: str | None = None
 ) -> ProviderConfigError:
     """The refusal for a run that would use the untrusted workspace profile ``entry``."""
     profile = entry.profile

@@ -9,7 +9,7 @@ import pytest
 from tests.fakes.provider_server import FakeProviderServer
 
 from contextree.config.settings import ProviderSettings
-from contextree.providers import ProfileEntry, ProfileSource, ProviderHttp, ProviderProfile
+from contextree.providers import LoadedProfile, ProfileSource, ProviderHttp, ProviderProfile
 from contextree.providers.registry import ProviderRegistry
 from contextree.providers.wire import HttpProviderClient
 
@@ -38,7 +38,7 @@ def profile_for(server: FakeProviderServer, wire: str, **fields: Any) -> Provide
 
 def client_for(profile: ProviderProfile, http: ProviderHttp) -> HttpProviderClient:
     """The client the registry builds for ``profile``, on the shared session."""
-    entry = ProfileEntry(profile=profile, source=ProfileSource.WORKSPACE, path=None)
+    entry = LoadedProfile(profile=profile, source=ProfileSource.WORKSPACE, path=None)
     client = ProviderRegistry({profile.name: entry}).client(profile.name, http)
     assert isinstance(client, HttpProviderClient)
     return client

@@ -21,7 +21,7 @@ from contextree.errors import (
 from contextree.providers import (
     ChatMessage,
     FileSubject,
-    ProfileEntry,
+    LoadedProfile,
     ProfileSource,
     ProviderClient,
     ProviderHttp,
@@ -89,7 +89,7 @@ class ScriptedRegistry(ProviderRegistry):
     """The real registry with one profile, handing out the scripted client for it."""
 
     def __init__(self, client: ScriptedClient) -> None:
-        entry = ProfileEntry(profile=PROFILE, source=ProfileSource.WORKSPACE, path=None)
+        entry = LoadedProfile(profile=PROFILE, source=ProfileSource.WORKSPACE, path=None)
         super().__init__({PROFILE.name: entry})
         self.scripted = client
         self.built: list[tuple[str, bool]] = []
