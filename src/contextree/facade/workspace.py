@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING, Any
 from contextree.api import Ordering
 from contextree.bootstrap import WorkspaceSetup, load_workspace
 from contextree.config.settings import Settings
+from contextree.facade.profile_methods import ProfileMethods
 from contextree.facade.reading import ReadRequest, read_node, typed_path
 from contextree.facade.values import NodeFrames
 
 if TYPE_CHECKING:
-    from contextree.facade.agent_profiles import AgentCheck, AgentInfo, AgentList
     from contextree.facade.frame_report import FrameReport
     from contextree.facade.generating import (
         FailurePolicy,
@@ -34,13 +34,6 @@ if TYPE_CHECKING:
         ResultListener,
         RunControl,
         Schedule,
-    )
-    from contextree.facade.provider_profiles import (
-        NewProvider,
-        ProbeResult,
-        ProviderAdded,
-        ProviderInfo,
-        ProviderList,
     )
     from contextree.facade.trusting import TrustItem, TrustTarget
     from contextree.facade.upkeep import AdoptResult
@@ -70,9 +63,10 @@ def open_workspace(
     return Workspace(setup, cwd=Path(cwd) if cwd is not None else None)
 
 
-class Workspace:
+class Workspace(ProfileMethods):
     """One workspace, opened by ``open_workspace``. Use it as a context manager (or call
-    ``close``); it holds no open file between calls."""
+    ``close``); it holds no open file between calls. Its agent and provider methods
+    (``agents``, ``providers``, ``test_provider``, ...) are written in ``profile_methods``."""
 
     def __init__(self, setup: WorkspaceSetup, *, cwd: Path | None = None) -> None:
         self._setup = setup
@@ -358,66 +352,3 @@ class Workspace:
         from contextree.facade.trusting import trust_notice
 
         return trust_notice(self._setup)
-
-    # -- profiles: agents and providers ------------------------------------------------------
-
-    def agents(self) -> AgentList:
-        """Every agent: the built-in ones and those of the user's and the workspace's profile
-        files, with the ``default_agent`` and the files that could not be used (a broken file
-        breaks only its own id). Raises ``AgentConfigError`` when a directory is unreadable."""
-        from contextree.facade.agent_profiles import list_agents
-
-        return list_agents(self._setup)
-
-    def agent(self, agent_id: str) -> AgentInfo:
-        """The agent ``agent_id``: its profile, what it replaces, whether it is trusted and
-        whether it is the default. Raises ``AgentNotFoundError`` (listing the known ids), or
-        the ``AgentConfigError`` of a broken profile file defining it."""
-        from contextree.facade.agent_profiles import agent_info
-
-        return agent_info(self._setup, agent_id)
-
-    def check_agents(self, agent_id: str | None = None) -> AgentCheck:
-        """Load every agent profile file under the rules of a run (or only those defining
-        ``agent_id``) and check the default agent; ``result.ok`` says whether all is well.
-        Raises ``AgentNotFoundError`` when ``agent_id`` is neither built in nor defined by a
-        file."""
-        from contextree.facade.agent_profiles import check_agent_files
-
-        return check_agent_files(self._setup, agent_id)
-
-    def providers(self) -> ProviderList:
-        """Every provider profile (the built-in ``structural``, the user's and the
-        workspace's), each with whether its key variable is set and whether it is trusted,
-        and the profile files that could not be used."""
-        from contextree.facade.provider_profiles import list_providers
-
-        return list_providers(self._setup)
-
-    def provider(self, name: str) -> ProviderInfo:
-        """The provider profile ``name`` as it will be used. Raises ``ProviderConfigError``
-        when there is none or its file is broken."""
-        from contextree.facade.provider_profiles import provider_info
-
-        return provider_info(self._setup, name)
-
-    def add_provider(
-        self, new: NewProvider, *, user: bool = False, force: bool = False
-    ) -> ProviderAdded:
-        """Write the profile ``new`` to ``.contextree/providers/NAME.toml`` and approve it as
-        written (the user made it), or with ``user`` to the user's ``providers`` directory.
-        Returns where it went. Raises ``ProviderConfigError`` for an invalid profile, or when
-        the file exists and not ``force``."""
-        from contextree.facade.provider_profiles import add_provider
-
-        return add_provider(None if user else self._setup, new, force=force)
-
-    async def test_provider(self, name: str) -> ProbeResult:
-        """Send one tiny request through the profile ``name`` (``asyncio.run(ws.test_provider(
-        "x"))``) and return latency, served model and any error class: a failed request is a
-        result (``ok`` false), not an error. Raises ``ProviderConfigError`` before any request
-        when ``name`` is a workspace profile this user has not approved (as the CLI refuses
-        it; ``trust`` approves it), unknown or broken, or its key variable is unset."""
-        from contextree.facade.provider_profiles import test_provider
-
-        return await test_provider(self._setup, name)
