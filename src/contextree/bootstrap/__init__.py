@@ -19,8 +19,11 @@ from contextree.bootstrap.profiles import (
     context_api,
     load_agents,
     load_providers,
+    probe_http,
     prompt_file_withheld,
     provider_dirs,
+    trust_store,
+    user_provider_dir,
     workspace_trust,
 )
 from contextree.bootstrap.setup import (
@@ -31,7 +34,9 @@ from contextree.bootstrap.setup import (
     open_store,
     open_store_for_reading,
     scan_options,
+    scanner,
     store_records,
+    tree_rows,
 )
 
 __all__ = [
@@ -47,9 +52,14 @@ __all__ = [
     "load_workspace",
     "open_store",
     "open_store_for_reading",
+    "probe_http",
     "prompt_file_withheld",
     "provider_dirs",
     "scan_options",
+    "scanner",
     "store_records",
+    "tree_rows",
+    "trust_store",
+    "user_provider_dir",
     "workspace_trust",
 ]

@@ -20,12 +20,12 @@ from contextree.config.settings import Settings
 from contextree.core.ids import Digest
 from contextree.store.db import Store
 from contextree.workspace.layout import WorkspaceLayout
-from contextree.workspace.trust import WorkspaceTrust
+from contextree.workspace.trust import TrustStore, WorkspaceTrust
 
 if TYPE_CHECKING:
     from contextree.agents.registry import AgentRegistry, ProfileCheck
     from contextree.api import ContextApi
-    from contextree.providers import ProviderRegistry
+    from contextree.providers import ProviderHttp, ProviderRegistry
 
 
 def agent_dirs(layout: WorkspaceLayout) -> tuple[Path, Path]:
@@ -34,9 +34,14 @@ def agent_dirs(layout: WorkspaceLayout) -> tuple[Path, Path]:
     return (user_config_dir() / "agents", layout.data_dir / "agents")
 
 
+def user_provider_dir() -> Path:
+    """The user's provider profiles: ``<config dir>/providers``."""
+    return user_config_dir() / "providers"
+
+
 def provider_dirs(layout: WorkspaceLayout) -> tuple[Path, Path]:
     """Where provider profiles are read from: the user's then the workspace's ``providers``."""
-    return (user_config_dir() / "providers", layout.data_dir / "providers")
+    return (user_provider_dir(), layout.data_dir / "providers")
 
 
 def prompt_file_withheld(settings: Settings) -> Callable[[str], bool]:
@@ -59,7 +64,7 @@ def prompt_file_withheld(settings: Settings) -> Callable[[str], bool]:
 
 def workspace_trust(ws: WorkspaceSetup) -> WorkspaceTrust:
     """This user's approvals of the workspace's own profile files (read now, once)."""
-    return WorkspaceTrust.load(ws.layout.root)
+    return WorkspaceTrust.load(ws.layout.root, trust_store())
 
 
 def _trusted_in(directory: Path, trust: WorkspaceTrust) -> Callable[[Path, Digest], bool]:
@@ -133,3 +138,16 @@ def context_api(
     from contextree.api import ContextApi
 
     return ContextApi(store, agents, secret_values=secret_values, redact=redact)
+
+
+def probe_http(ws: WorkspaceSetup) -> ProviderHttp:
+    """The HTTP session of ``provider test`` (one request; enter it with ``async with``
+    inside the running event loop)."""
+    from contextree.providers import ProviderHttp
+
+    return ProviderHttp(ws.settings.providers)
+
+
+def trust_store() -> TrustStore:
+    """This user's workspace approvals (``$XDG_STATE_HOME/contextree/trust.json``)."""
+    return TrustStore()

@@ -22,11 +22,12 @@ from contextree.config.settings import Settings, load_settings
 from contextree.errors import PathNotFoundError, StoreError
 from contextree.store.db import Store
 from contextree.store.provenance import RECORDS_FILE_NAME, StoreRecords
+from contextree.store.tree import TreeRows
 from contextree.workspace.layout import WorkspaceLayout, write_refused
 from contextree.workspace.paths import IgnoreOptions
 
 if TYPE_CHECKING:
-    from contextree.workspace.scan import ScanOptions
+    from contextree.workspace.scan import Scanner, ScanOptions, ScanProgress
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +73,18 @@ def scan_options(settings: Settings) -> ScanOptions:
         extra_ignores=tuple(os.fsencode(p) for p in settings.scan.ignore),
         skip_virtualenvs=settings.scan.skip_virtualenvs,
     )
+
+
+def scanner(ws: WorkspaceSetup, store: Store, *, progress: ScanProgress | None = None) -> Scanner:
+    """The scanner of the workspace into ``store``, with the configured scan options."""
+    from contextree.workspace.scan import Scanner
+
+    return Scanner(ws.layout.root, store, options=scan_options(ws.settings), progress=progress)
+
+
+def tree_rows(store: Store) -> TreeRows:
+    """The scanned tree's rows in ``store`` (entries, nodes, scans), for reading."""
+    return TreeRows(store.conn)
 
 
 def ignore_options(settings: Settings) -> IgnoreOptions:

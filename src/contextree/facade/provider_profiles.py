@@ -18,10 +18,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from contextree.bootstrap import WorkspaceSetup, load_providers
-from contextree.config.paths import user_config_dir
+from contextree.bootstrap import (
+    WorkspaceSetup,
+    load_providers,
+    probe_http,
+    provider_dirs,
+    trust_store,
+    user_provider_dir,
+)
 from contextree.providers import (
-    PROFILE_DIR_NAME,
     KeyStatus,
     LoadedProfile,
     ProbeResult,
@@ -35,7 +40,7 @@ from contextree.providers import (
 )
 from contextree.providers.profiles import parse_profile
 from contextree.trust_review import require_trusted_provider
-from contextree.workspace.trust import TrustStore, file_digest, relative_name
+from contextree.workspace.trust import file_digest, relative_name
 
 __all__ = [
     "KeyStatus",
@@ -147,13 +152,13 @@ def add_provider(setup: WorkspaceSetup | None, new: NewProvider, *, force: bool)
     written, or with ``setup`` None to the user's ``providers`` directory. Refuses to replace
     an existing file unless ``force`` (``ProviderConfigError``)."""
     profile = new.profile()
-    folder = user_config_dir() if setup is None else setup.layout.data_dir
-    path = folder / PROFILE_DIR_NAME / f"{new.name}.toml"
+    folder = user_provider_dir() if setup is None else provider_dirs(setup.layout)[1]
+    path = folder / f"{new.name}.toml"
     written = write_profile_file(path, profile, force=force)
     if setup is not None:
         # The user wrote this file here and now: it is trusted, as written.
         root = setup.layout.root
-        TrustStore().approve(root, {relative_name(root, path): file_digest(written)})
+        trust_store().approve(root, {relative_name(root, path): file_digest(written)})
     return ProviderAdded(path=path, profile=profile, approved=setup is not None)
 
 
@@ -170,7 +175,8 @@ async def test_provider(setup: WorkspaceSetup, name: str) -> ProbeResult:
     an unset key variable."""
     registry = load_providers(setup)
     require_trusted_provider(registry.get(name), command=f"provider test {name}")
-    return await probe(registry, name, setup.settings.providers)
+    async with probe_http(setup) as http:
+        return await probe(registry, name, http)
 
 
 def _info(entry: LoadedProfile) -> ProviderInfo:

@@ -20,10 +20,10 @@ from contextree.bootstrap import (
     ignore_options,
     load_agents,
     open_store_for_reading,
+    tree_rows,
 )
 from contextree.errors import FrameNotFoundError, UsageError
 from contextree.facade.values import NodeFrames, node_frames
-from contextree.store.tree import TreeRows
 from contextree.workspace.paths import resolve_typed_path
 
 
@@ -49,7 +49,7 @@ def read_node(setup: WorkspaceSetup, request: ReadRequest, *, cwd: Path | None) 
         entry = resolve_typed_path(
             request.path,
             root=setup.layout.root,
-            rows=TreeRows(store.conn),
+            rows=tree_rows(store),
             cwd=cwd if cwd is not None else setup.layout.root,
             options=ignore_options(setup.settings),
         )

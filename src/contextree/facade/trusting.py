@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 
-from contextree.bootstrap import WorkspaceSetup
+from contextree.bootstrap import WorkspaceSetup, trust_store
 from contextree.errors import UsageError
 from contextree.trust_review import (
     TrustItem,
@@ -88,7 +88,7 @@ def approve(
             item = target if isinstance(target, TrustItem) else current
             if not item.trusted and all(c.path != item.path for c in chosen):
                 chosen.append(item)
-    (store or TrustStore()).approve(root, {relative_name(root, i.path): i.digest for i in chosen})
+    (store or trust_store()).approve(root, {relative_name(root, i.path): i.digest for i in chosen})
     return [replace(i, trusted=True) for i in chosen]
 
 
@@ -102,7 +102,7 @@ def revoke(
     is None); how many approvals there were."""
     root = setup.layout.root
     names = None if targets is None else [_name(root, t) for t in targets]
-    return (store or TrustStore()).revoke(root, names)
+    return (store or trust_store()).revoke(root, names)
 
 
 def _name(root: Path, target: TrustTarget) -> str:

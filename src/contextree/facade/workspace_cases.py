@@ -10,14 +10,19 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from contextree.bootstrap import check_provenance, open_store, scan_options
+from contextree.bootstrap import (
+    WorkspaceSetup,
+    open_store,
+    open_store_for_reading,
+    scanner,
+    tree_rows,
+)
 from contextree.config.settings import Settings
 from contextree.config.template import render_config_template
-from contextree.store.db import Store
-from contextree.store.tree import ScanRow, TreeRows
+from contextree.store.tree import ScanRow
 from contextree.workspace.layout import STARTER_IGNORE, WorkspaceLayout, create_file, write_refused
 from contextree.workspace.lock import writer_lock
-from contextree.workspace.scan import Scanner, ScanProgress, ScanReport
+from contextree.workspace.scan import ScanProgress, ScanReport
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -58,8 +63,8 @@ def scan_workspace(
     """Scan under the writer lock and commit the changes in one transaction."""
     layout.ensure_data_dir()
     with writer_lock(layout.lock_path, wait=wait), open_store(layout, settings) as store:
-        scanner = Scanner(layout.root, store, options=scan_options(settings), progress=progress)
-        return scanner.scan()
+        setup = WorkspaceSetup(layout=layout, settings=settings)
+        return scanner(setup, store, progress=progress).scan()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -83,17 +88,15 @@ def workspace_status(
         return StatusReport(
             root=layout.root, last_scan=None, files=0, dirs=0, store_bytes=0, pending=None
         )
-    with Store.open(
-        layout.store_path, synchronous=settings.store.synchronous, create=False, read_only=True
-    ) as store:
-        adopted = check_provenance(store)
-        rows = TreeRows(store.conn)
+    setup = WorkspaceSetup(layout=layout, settings=settings)
+    with open_store_for_reading(setup) as store:
+        adopted = store.input_keys_trusted
+        rows = tree_rows(store)
         last = rows.last_scan()
         files, dirs = rows.counts()
         pending = None
         if last is not None and check_changes:
-            options = scan_options(settings)
-            pending = Scanner(layout.root, store, options=options).scan(commit=False)
+            pending = scanner(setup, store).scan(commit=False)
         return StatusReport(
             root=layout.root,
             last_scan=last,

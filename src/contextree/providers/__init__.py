@@ -23,7 +23,6 @@ from contextree.providers.profiles import (
     write_profile_file,
 )
 from contextree.providers.registry import (
-    PROFILE_DIR_NAME,
     KeyStatus,
     LoadedProfile,
     ProfileProblem,
@@ -42,7 +41,6 @@ from contextree.providers.types import (
 )
 
 __all__ = [
-    "PROFILE_DIR_NAME",
     "STRUCTURAL",
     "STRUCTURAL_MODEL",
     "ChatMessage",

@@ -12,7 +12,6 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from contextree.config.settings import ProviderSettings
 from contextree.core.messages import ChatMessage, Role
 from contextree.errors import ProviderError
 from contextree.providers.http import ProviderHttp
@@ -56,30 +55,30 @@ def probe_request() -> ProviderRequest:
 async def probe(
     registry: ProviderRegistry,
     name: str,
-    settings: ProviderSettings,
+    http: ProviderHttp,
     *,
     environ: Mapping[str, str] | None = None,
 ) -> ProbeResult:
-    """Send one tiny request to ``name`` and report what happened."""
+    """Send one tiny request to ``name`` over an open ``http`` session (the composition root
+    makes it) and report what happened."""
     profile = registry.preflight(name, environ)
-    async with ProviderHttp(settings, environ=environ) as http:
-        client = registry.client(name, http, environ=environ)
-        started = time.perf_counter()
-        try:
-            response = await client.complete(probe_request())
-        except ProviderError as exc:
-            return ProbeResult(
-                name=name,
-                type=profile.type.value,
-                model=profile.effective_model,
-                ok=False,
-                latency_s=time.perf_counter() - started,
-                error_class=exc.error_class,
-                error=str(exc),
-                status=exc.status,
-                retryable=exc.retryable,
-                retry_after=exc.retry_after,
-            )
+    client = registry.client(name, http, environ=environ)
+    started = time.perf_counter()
+    try:
+        response = await client.complete(probe_request())
+    except ProviderError as exc:
+        return ProbeResult(
+            name=name,
+            type=profile.type.value,
+            model=profile.effective_model,
+            ok=False,
+            latency_s=time.perf_counter() - started,
+            error_class=exc.error_class,
+            error=str(exc),
+            status=exc.status,
+            retryable=exc.retryable,
+            retry_after=exc.retry_after,
+        )
     return ProbeResult(
         name=name,
         type=profile.type.value,

@@ -37,8 +37,6 @@ from contextree.providers.wire import HttpProviderClient
 #: ``contextree.workspace.trust``); the composition root decides.
 Trusted = Callable[[Path, Digest], bool]
 
-PROFILE_DIR_NAME = "providers"
-
 _HTTP_CLIENTS: Mapping[ProviderType, type[HttpProviderClient]] = {
     ProviderType.OPENAI: OpenAIClient,
     ProviderType.ANTHROPIC: AnthropicClient,
