@@ -12,7 +12,8 @@ from contextree import errors
 ERROR_CLASSES = [
     cls
     for _, cls in inspect.getmembers(errors, inspect.isclass)
-    if issubclass(cls, errors.ContextreeError) and cls.__module__ == errors.__name__
+    if issubclass(cls, errors.ContextreeError)
+    and (cls.__module__ == errors.__name__ or cls.__module__.startswith(f"{errors.__name__}."))
 ]
 
 
