@@ -18,22 +18,22 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from contextree.errors import (
-    AgentNotFoundError,
-    ConfigError,
-    ContextreeError,
-    FrameNotFoundError,
-    PathNotFoundError,
-    ProviderError,
-    RuntimeFailure,
-    UntrustedWorkspaceError,
-    UsageError,
-    WorkspaceBusyError,
-    WorkspaceError,
-)
 from contextree.version import __version__
 
 if TYPE_CHECKING:
+    from contextree.errors import (
+        AgentNotFoundError,
+        ConfigError,
+        ContextreeError,
+        FrameNotFoundError,
+        PathNotFoundError,
+        ProviderError,
+        RuntimeFailure,
+        UntrustedWorkspaceError,
+        UsageError,
+        WorkspaceBusyError,
+        WorkspaceError,
+    )
     from contextree.facade import FrameRecord, NodeFrames, Workspace, open_workspace
 
 
@@ -57,18 +57,22 @@ __all__ = [
 ]
 
 _FACADE = frozenset({"FrameRecord", "NodeFrames", "Workspace", "open_workspace"})
+_ERRORS = frozenset(__all__) - _FACADE - {"__version__"}
 
 
 def __getattr__(name: str) -> Any:
-    """The facade's names, imported when first asked for (``--version`` never loads them)."""
+    """The facade's names and the errors, imported when first asked for (``--version`` loads
+    neither)."""
     if name in _FACADE:
-        from contextree import facade
-
-        value = getattr(facade, name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'contextree' has no attribute {name!r}")
+        from contextree import facade as source
+    elif name in _ERRORS:
+        from contextree import errors as source  # type: ignore[no-redef]
+    else:
+        raise AttributeError(f"module 'contextree' has no attribute {name!r}")
+    value = getattr(source, name)
+    globals()[name] = value
+    return value
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | _FACADE)
+    return sorted(set(globals()) | set(__all__))

@@ -64,7 +64,10 @@ def test_every_example_of_the_python_api_guide_runs(workspace: Path) -> None:
     assert "app.py" in out[0]
     assert out[1].startswith("dir src docs-writer context-docs-writer")
     assert out[2].startswith("code-analyzer ")
-    assert "not found:" in out[4] and "what to do:" in out[4]
+    assert out[4].splitlines()[1] == "3 True"  # 3 files; nothing changed since the scan
+    assert out[4].splitlines()[2] == "True 0"  # a healthy store, nothing to collect
+    assert "not found:" in out[5] and "what to do:" in out[5]
+    assert "untrusted: []" in out[6]
 
 
 def test_the_readme_python_section_runs_in_under_ten_lines(workspace: Path) -> None:

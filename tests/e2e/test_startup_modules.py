@@ -56,12 +56,17 @@ def test_version_and_get_load_no_generation_http_or_mcp(workspace: Path) -> None
     assert _heavy(got) == []
 
 
-def test_import_contextree_loads_only_the_errors_and_version() -> None:
-    probe = "import sys, contextree; print(sorted(m for m in sys.modules if 'contextree' in m))"
+def test_import_contextree_loads_only_its_version_and_the_rest_on_first_use() -> None:
+    probe = (
+        "import sys, contextree\n"
+        "before = sorted(m for m in sys.modules if m.startswith('contextree'))\n"
+        "from contextree import PathNotFoundError\n"
+        "import contextree.errors\n"
+        "assert PathNotFoundError is contextree.errors.PathNotFoundError\n"
+        "assert contextree.open_workspace.__module__ == 'contextree.facade.workspace'\n"
+        "print(before)"
+    )
     done = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
     )
-    loaded = ast.literal_eval(done.stdout.strip())
-    assert {"contextree", "contextree.errors", "contextree.version"} <= set(loaded)
-    others = [m for m in loaded if m not in {"contextree", "contextree.version"}]
-    assert all(m == "contextree.errors" or m.startswith("contextree.errors.") for m in others)
+    assert ast.literal_eval(done.stdout.strip()) == ["contextree", "contextree.version"]

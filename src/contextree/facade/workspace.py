@@ -180,9 +180,9 @@ class Workspace(ProfileMethods):
         ``agent`` and ``provider`` default as in the CLI (the agent's provider, else the
         config's, else the offline ``structural`` provider). ``force`` regenerates current
         frames too; ``node`` targets a node id instead of a path. A run that would send files
-        through a workspace profile this user has not approved raises
-        ``UntrustedWorkspaceError`` before any request. ``observer`` receives every telemetry
-        event, ``on_result`` each node's result, ``on_notice`` one-line notices (by default
+        through a workspace profile this user has not approved is refused before any request
+        (``ProviderConfigError`` for a provider profile, ``UntrustedWorkspaceError`` for an
+        agent profile; both are ``UsageError``). ``observer`` receives every telemetry event, ``on_result`` each node's result, ``on_notice`` one-line notices (by default
         the ``contextree`` logger). A failed node does not raise: read
         ``outcome.result.succeeded``."""
         from contextree.facade.generating import GenerateOptions, generate
