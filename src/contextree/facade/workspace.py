@@ -182,8 +182,9 @@ class Workspace(ProfileMethods):
         frames too; ``node`` targets a node id instead of a path. A run that would send files
         through a workspace profile this user has not approved is refused before any request
         (``ProviderConfigError`` for a provider profile, ``UntrustedWorkspaceError`` for an
-        agent profile; both are ``UsageError``). ``observer`` receives every telemetry event, ``on_result`` each node's result, ``on_notice`` one-line notices (by default
-        the ``contextree`` logger). A failed node does not raise: read
+        agent profile; both are ``UsageError``). ``observer`` receives every telemetry event,
+        ``on_result`` each node's result, ``on_notice`` one-line notices (by default the
+        ``contextree`` logger). A failed node does not raise: read
         ``outcome.result.succeeded``."""
         from contextree.facade.generating import GenerateOptions, generate
 
