@@ -6,6 +6,9 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+import blake3
+
+from contextree.core.ids import ContentHash
 from contextree.store.db import Store
 from contextree.store.tree import TreeRows
 from contextree.workspace.fs import REAL_FS, FileSystem
@@ -48,3 +51,8 @@ def node_ids(root: Path) -> dict[bytes, bytes]:
     """path -> node id of the current tree in the workspace's store."""
     with Store.open(root / ".contextree" / "store.db") as store:
         return {path: row[1] for path, row in TreeRows(store.conn).load_entries().items()}
+
+
+def content_hash(data: bytes) -> ContentHash:
+    """The content hash a scan stores for a file holding ``data`` (BLAKE3 of its bytes)."""
+    return ContentHash(blake3.blake3(data).digest())

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.helpers.trees import OLD_NS, node_ids, scan, write_tree
+from tests.helpers.trees import OLD_NS, content_hash, node_ids, scan, write_tree
 
-from contextree.core.ids import content_hash_of, dir_node_id, file_node_id
+from contextree.core.ids import dir_node_id, file_node_id
 from contextree.store.db import Store
 from contextree.store.migrations import migrate
 from contextree.store.tree import TreeRows, lookup_key
@@ -27,7 +27,7 @@ def test_first_scan_builds_files_and_directories(workspace: Path) -> None:
     report = scan(workspace)
     assert (report.files, report.dirs) == (3, 3)
     ids = node_ids(workspace)
-    assert ids[b"a.txt"] == file_node_id(b"a.txt", content_hash_of(b"alpha"))
+    assert ids[b"a.txt"] == file_node_id(b"a.txt", content_hash(b"alpha"))
     assert set(ids) == {b"", b"a.txt", b"src", b"src/b.py", b"src/deep", b"src/deep/c.md"}
     assert report.root_id == ids[b""]
 
@@ -147,7 +147,7 @@ def test_non_utf8_names_survive_a_round_trip(workspace: Path) -> None:
     report = scan(workspace)
     ids = node_ids(workspace)
     assert b"caf\xe9.txt" in ids
-    assert ids[b"caf\xe9.txt"] == file_node_id(b"caf\xe9.txt", content_hash_of(b"bytes"))
+    assert ids[b"caf\xe9.txt"] == file_node_id(b"caf\xe9.txt", content_hash(b"bytes"))
     assert report.walk.non_utf8 == [b"caf\xe9.txt"]
     assert report.issues()["non_utf8_names"] == ["caf\\xe9.txt"]
 
@@ -220,7 +220,7 @@ def test_a_file_modified_while_hashed_is_read_again(workspace: Path) -> None:
     report = scan(workspace, on_chunk=rewrite_once)
     assert fired == [0]
     assert node_ids(workspace)[b"big.bin"] == file_node_id(
-        b"big.bin", content_hash_of(b"b" * (3 << 20))
+        b"big.bin", content_hash(b"b" * (3 << 20))
     )
     assert report.unstable == ()
 
@@ -381,7 +381,7 @@ def test_a_first_scan_stats_no_regular_file_and_a_rescan_stats_each(workspace: P
     report = scan(workspace, fs=first)
     assert first.stats == [b"link"]  # only what the listing cannot tell is a regular file
     assert report.total_bytes == 3
-    assert node_ids(workspace)[b"d/b.txt"] == file_node_id(b"d/b.txt", content_hash_of(b"b"))
+    assert node_ids(workspace)[b"d/b.txt"] == file_node_id(b"d/b.txt", content_hash(b"b"))
     again = _StatCountingFs()
     rescan = scan(workspace, fs=again)
     assert sorted(again.stats) == [b"a.txt", b"b.txt", b"c.txt", b"link"]

@@ -70,15 +70,6 @@ def dir_node_id(rel_path: bytes, children: Iterable[tuple[bytes, bytes]]) -> Nod
     return NodeId(h.digest())
 
 
-def content_hash_of(data: bytes) -> ContentHash:
-    """BLAKE3 of a whole byte string (for small inputs already in memory)."""
-    return ContentHash(blake3.blake3(data).digest())
-
-
-def to_hex(node_id: bytes) -> str:
-    return node_id.hex()
-
-
 def digest_bytes(data: bytes) -> Digest:
     """The digest of one byte string."""
     return Digest(blake3.blake3(data).hexdigest())

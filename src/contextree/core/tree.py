@@ -24,11 +24,6 @@ class TreeNode:
     content_hash: bytes | None
 
 
-def join_path(parent: bytes, name: bytes) -> bytes:
-    """Relative path of ``name`` inside ``parent`` (the root is the empty path)."""
-    return name if not parent else parent + b"/" + name
-
-
 def parent_path(rel_path: bytes) -> bytes:
     """Relative path of the directory holding ``rel_path`` (the root's children have the root)."""
     cut = rel_path.rfind(b"/")
