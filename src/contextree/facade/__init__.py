@@ -45,11 +45,10 @@ if TYPE_CHECKING:
     from contextree.facade.workspace_cases import InitResult, StatusReport
     from contextree.workspace.scan import ScanProgress, ScanReport
 
-#: Results of scan, status and init, imported when first asked for: the scanner is not
-#: loaded by commands that only read frames.
+#: Names imported when first asked for, so that commands which only read frames load neither
+#: the scanner nor the agent and provider stacks.
 _LAZY = {
     "AdoptResult": "contextree.facade.upkeep",
-    # Profiles and trust: the agent stack, and the provider stack (aiohttp), load on use.
     "AgentCheck": "contextree.facade.agent_profiles",
     "AgentInfo": "contextree.facade.agent_profiles",
     "AgentList": "contextree.facade.agent_profiles",
@@ -75,6 +74,7 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
+    """A lazily imported name of ``__all__``."""
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
