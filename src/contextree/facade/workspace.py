@@ -22,6 +22,7 @@ from contextree.bootstrap import WorkspaceSetup, load_workspace
 from contextree.config.settings import Settings
 from contextree.facade.profile_methods import ProfileMethods
 from contextree.facade.reading import ReadRequest, read_node, typed_path
+from contextree.facade.serving_methods import ServingMethods
 from contextree.facade.values import NodeFrames
 
 if TYPE_CHECKING:
@@ -63,10 +64,12 @@ def open_workspace(
     return Workspace(setup, cwd=Path(cwd) if cwd is not None else None)
 
 
-class Workspace(ProfileMethods):
+class Workspace(ProfileMethods, ServingMethods):
     """One workspace, opened by ``open_workspace``. Use it as a context manager (or call
     ``close``); it holds no open file between calls. Its agent and provider methods
-    (``agents``, ``providers``, ``test_provider``, ...) are written in ``profile_methods``."""
+    (``agents``, ``providers``, ``test_provider``, ...) are written in ``profile_methods``, its
+    serving methods (``pack``, ``get_tree``, ``search``, ``export``, ...) in
+    ``serving_methods``."""
 
     def __init__(self, setup: WorkspaceSetup, *, cwd: Path | None = None) -> None:
         self._setup = setup
