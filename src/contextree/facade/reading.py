@@ -3,7 +3,8 @@
 Owns turning a path (absolute, or relative to the workspace) into the node of the last scan,
 choosing the agent by the one rule (``AgentRegistry.choose``), the frames of that node through
 ``ContextApi.get_node``, and the errors that say why there is nothing to show. Opens the store
-read-only; never takes the writer lock, scans or calls a provider. A store contextree did not
+read-only; never takes the writer lock, scans, hashes or calls a provider: whether the file
+changed since the last scan is one ``lstat`` (``workspace.freshness``). A store contextree did not
 create for this user here serves nothing: a cloned repository can ship frames that say anything.
 """
 
@@ -22,8 +23,10 @@ from contextree.bootstrap import (
     open_store_for_reading,
     tree_rows,
 )
+from contextree.core.tree import DiskState
 from contextree.errors import FrameNotFoundError, UsageError
-from contextree.facade.values import NodeFrames, node_frames
+from contextree.facade.values import NodeFrames, node_frames, scan_time
+from contextree.workspace.freshness import disk_states
 from contextree.workspace.paths import resolve_typed_path
 
 
@@ -46,13 +49,16 @@ def read_node(setup: WorkspaceSetup, request: ReadRequest, *, cwd: Path | None) 
             raise unadopted_store_error(setup.layout.store_path, command="get")
         agents = load_agents(setup)
         agent = agents.choose(request.agent, setup.settings.default_agent)
+        rows = tree_rows(store)
         entry = resolve_typed_path(
             request.path,
             root=setup.layout.root,
-            rows=tree_rows(store),
+            rows=rows,
             cwd=cwd if cwd is not None else setup.layout.root,
             options=ignore_options(setup.settings),
         )
+        on_disk = disk_states(setup.layout.root, rows, [entry.path]).get(entry.path)
+        last = rows.last_scan()
         api = context_api(store, agents)
         view = NodeView(
             max_frames=request.max_frames,
@@ -76,7 +82,13 @@ def read_node(setup: WorkspaceSetup, request: ReadRequest, *, cwd: Path | None) 
                 changed=bool(earlier),
                 can_write=agent.can_write,
             )
-    return node_frames(node, agent_id=agent.id, frame_type=request.frame_type)
+    return node_frames(
+        node,
+        agent_id=agent.id,
+        frame_type=request.frame_type,
+        on_disk=on_disk or DiskState.UNKNOWN,
+        scanned_at=scan_time(last.finished_at_ns if last is not None else None),
+    )
 
 
 def typed_path(path: str | os.PathLike[str]) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from contextree.api import NodeContext, WrittenFrame
-from contextree.core.tree import display_path
+from contextree.core.tree import DiskState, display_path
 from contextree.metadata.registry import project_for_read
 
 
@@ -50,7 +50,9 @@ class NodeFrames:
 
     ``frames`` are the heads that passed the filters, newest first (capped by
     ``max_frames``); ``frame_count`` counts every head of the node before filtering;
-    ``history`` (only when asked) holds earlier writes to the same path, newest first."""
+    ``history`` (only when asked) holds earlier writes to the same path, newest first.
+    ``on_disk`` and ``scanned_at`` say whether the file changed since the scan the frames
+    are current for."""
 
     path: str
     node_id: str
@@ -62,6 +64,12 @@ class NodeFrames:
     frame_count: int
     history: tuple[FrameRecord, ...] = ()
     raw_path: bytes = b""
+    #: The path on disk now against the last scan, by one ``lstat``: ``unchanged`` means the
+    #: frames marked ``current`` describe the file as it is; ``changed`` or ``missing`` that
+    #: the file moved on since (run ``generate``); ``directory`` is not checked.
+    on_disk: DiskState = DiskState.UNKNOWN
+    #: When the last scan finished (what ``current`` is relative to); None before any scan.
+    scanned_at: dt.datetime | None = None
 
     @property
     def frame(self) -> FrameRecord | None:
@@ -94,7 +102,21 @@ def frame_record(entry: WrittenFrame) -> FrameRecord:
     )
 
 
-def node_frames(node: NodeContext, *, agent_id: str, frame_type: str | None) -> NodeFrames:
+def scan_time(finished_at_ns: int | None) -> dt.datetime | None:
+    """A scan's finish time as an aware UTC datetime."""
+    if finished_at_ns is None:
+        return None
+    return dt.datetime.fromtimestamp(finished_at_ns / 1e9, tz=dt.UTC)
+
+
+def node_frames(
+    node: NodeContext,
+    *,
+    agent_id: str,
+    frame_type: str | None,
+    on_disk: DiskState = DiskState.UNKNOWN,
+    scanned_at: dt.datetime | None = None,
+) -> NodeFrames:
     """The reader's value of one ``get_node`` answer."""
     return NodeFrames(
         path=display_path(node.path),
@@ -107,4 +129,6 @@ def node_frames(node: NodeContext, *, agent_id: str, frame_type: str | None) -> 
         frame_count=node.frame_count,
         history=tuple(frame_record(e) for e in node.history),
         raw_path=node.path,
+        on_disk=on_disk,
+        scanned_at=scanned_at,
     )

@@ -283,6 +283,18 @@ class TreeRows:
                 out[row[2]] = _entry(row)
         return out
 
+    def signatures(self, paths: Iterable[bytes]) -> dict[bytes, Sig | None]:
+        """path -> stored stat signature (None for a directory) of those of ``paths`` that are
+        in the tree."""
+        wanted = list(dict.fromkeys(paths))
+        out: dict[bytes, Sig | None] = {}
+        for start in range(0, len(wanted), _IDS_PER_QUERY):
+            chunk = wanted[start : start + _IDS_PER_QUERY]
+            marks = ", ".join("?" * len(chunk))
+            sql = f"SELECT path, sig FROM entries WHERE path IN ({marks})"  # noqa: S608  # only ?s
+            out.update(self.conn.execute(sql, chunk))
+        return out
+
     def children(self, path: bytes) -> list[TreeNode]:
         """Direct children of a directory, sorted by raw name bytes."""
         rows = self.conn.execute(
