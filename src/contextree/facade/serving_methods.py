@@ -9,6 +9,7 @@ inherits it.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from contextree.bootstrap import WorkspaceSetup
@@ -19,3 +20,13 @@ class ServingMethods:
 
     _setup: WorkspaceSetup
     _cwd: Path | None
+
+    def withheld(self, path: str | os.PathLike[str]) -> bool:
+        """Whether ``path`` (relative to the workspace root, or absolute inside it) names a
+        file whose content contextree never reads or sends (``.env``, keys, credentials: the
+        secret patterns of ``[generation]``). Decided by the path alone; never raises for a
+        path outside the workspace (that is not withheld, it is not in the workspace). Servers
+        that hand frames to agents refuse such a path instead of serving its placeholder."""
+        from contextree.facade.withholding import is_withheld
+
+        return is_withheld(self._setup, os.fspath(path))
