@@ -104,6 +104,30 @@ class ProviderSettings(BaseModel):
     )
 
 
+class ExportSettings(BaseModel):
+    """What `contextree export --format agents-md` writes, and where."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    agents_md_dirs: list[str] = Field(
+        default_factory=lambda: ["."],
+        description=(
+            'Directories (relative to the workspace root; "." is the root) whose directory '
+            "frame export writes into their agents_md_files, inside marked blocks. Each must "
+            "be a directory inside the workspace, reached without a symlink."
+        ),
+    )
+    agents_md_files: list[Literal["AGENTS.md", "CLAUDE.md"]] = Field(
+        default_factory=lambda: ["AGENTS.md"],
+        min_length=1,
+        description=(
+            "Files written in each of agents_md_dirs: AGENTS.md, CLAUDE.md or both. Their "
+            "marked blocks are left out of the files' content hashes, so exporting changes "
+            "no node id."
+        ),
+    )
+
+
 ENV_PREFIX = "CONTEXTREE_"
 ENV_NESTING = "__"
 
@@ -130,6 +154,7 @@ class Settings(BaseModel):
     store: StoreSettings = Field(default_factory=StoreSettings)
     providers: ProviderSettings = Field(default_factory=ProviderSettings)
     generation: GenerationSettings = Field(default_factory=GenerationSettings)
+    export: ExportSettings = Field(default_factory=ExportSettings)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -6,7 +6,10 @@ costs one read. Its stat signature is compared before and after the read (before
 lstat when the caller has one, else an fstat of the open descriptor; after: an fstat), and if
 anything moved, or fewer/more bytes arrived than the size says, the file was modified while
 hashed and is read again (each later attempt takes its own "before"), up to a few attempts,
-then reported as unstable. Many files are hashed in worker processes too (``hash_pool``): the
+then reported as unstable. A file named ``AGENTS.md`` or ``CLAUDE.md`` (``marked_blocks``) of at
+most ``MARKED_FILE_CAP`` bytes is read whole and hashed without its marked blocks, so that
+``contextree export`` writing them changes no node id; every other file's hash is BLAKE3 over
+its bytes exactly. Many files are hashed in worker processes too (``hash_pool``): the
 work is interpreter-bound, so threads would not help. Nothing here knows about the store or the
 Merkle tree.
 """
@@ -24,6 +27,8 @@ import blake3
 
 from contextree.workspace.fs import REAL_FS, FileSystem, Sig, sig_size_mtime, smudged, stat_sig
 from contextree.workspace.hash_pool import Derive, HashPool, Item, Outcome, Read, load_derive
+from contextree.workspace.marked_blocks import is_marked_name
+from contextree.workspace.marked_hash import hash_marked
 
 CHUNK_SIZE = 1 << 20
 ATTEMPTS = 3
@@ -142,6 +147,10 @@ def hash_path(
     on_chunk: ChunkHook | None = None,
 ) -> Read:
     """``hash_file`` in compact form: (content hash, signature, error, unstable)."""
+    if is_marked_name(path):
+        marked = hash_marked(fs, path, before, attempts)
+        if marked is not None:
+            return marked
     if before is not None and fs is REAL_FS and on_chunk is None and chunk_size == CHUNK_SIZE:
         quick = _unchanged_small_file(path, before)
         if quick is not None:

@@ -53,6 +53,8 @@ from contextree.providers.types import ChildFrame, DirectorySubject, FileSubject
 from contextree.redaction import Redactor, holds_private_key_json
 from contextree.sniff import binary_kind
 from contextree.store.tree import TreeRows
+from contextree.workspace.marked_blocks import MARKED_FILE_CAP, is_marked_name
+from contextree.workspace.marked_hash import marked_content
 from contextree.workspace.scope import Scope, ScopeRules
 
 _DEFAULTS = GenerationSettings()
@@ -174,7 +176,10 @@ class PromptCollector:
             return self._unread(agent, task, scope, WITHHELD_BY_NAME)
         cap = self._limits.prompt_file_cap
         keep = STRUCTURAL_KEEP if scope is Scope.STRUCTURAL else cap + 1 + REDACTION_MARGIN
-        if size <= BATCHED_READ_MAX:
+        if is_marked_name(entry.path):
+            # AGENTS.md / CLAUDE.md: the bytes their node id names, without export's blocks.
+            data, size = await asyncio.to_thread(self._read_marked, entry, keep)
+        elif size <= BATCHED_READ_MAX:
             data = await self._reads.read(functools.partial(self._read_scanned, entry, keep))
         else:
             data = await asyncio.to_thread(self._read_scanned, entry, keep)
@@ -242,6 +247,28 @@ class PromptCollector:
                 "frame describes the bytes the tree names.",
             )
         return bytes(kept)
+
+    def _read_marked(self, entry: TreeNode, keep: int) -> tuple[bytes, int]:
+        """A marked file's first ``keep`` bytes without its marked blocks, and how many such
+        bytes it holds, after checking they hash as scanned (one over the cap: as any file)."""
+        try:
+            with open(self._root + b"/" + entry.path, "rb", buffering=0) as handle:
+                data = handle.read(MARKED_FILE_CAP + 1)
+        except OSError as exc:
+            raise FileChangedSinceScanError(
+                f"cannot read {display_path(entry.path)}: {exc.strerror}",
+                hint="Run `contextree scan` to refresh the tree, then generate again.",
+            ) from exc
+        if len(data) > MARKED_FILE_CAP:
+            return self._read_scanned(entry, keep), entry.size or 0
+        content = marked_content(data)
+        if blake3.blake3(content).digest() != entry.content_hash:
+            raise FileChangedSinceScanError(
+                f"{display_path(entry.path)} changed since the last scan",
+                hint="Run `contextree scan` (or `contextree generate` without --no-scan) so the "
+                "frame describes the bytes the tree names.",
+            )
+        return content[:keep], len(content)
 
     def _directory(
         self, entry: TreeNode, agent: AgentProfile, child_heads: ChildHeads
