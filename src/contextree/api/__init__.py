@@ -16,7 +16,10 @@ together). Both are synchronous and thread-safe (one lock around every use of th
 It must not render prompts, call providers or decide currency.
 
 ``gc`` is the only other writer: it removes what the current tree no longer reaches, in one
-transaction, under the workspace writer lock its caller holds. ``verify`` only reads.
+transaction, under the workspace writer lock its caller holds. ``verify`` only reads;
+``repair_search_index`` rewrites the search index (derived from the heads, never a frame).
+Reads include the bulk ones: ``heads_under`` (a whole subtree in one statement) and
+``search`` (the full-text index over the heads, ``store.search_index``).
 """
 
 from __future__ import annotations
@@ -34,7 +37,9 @@ from contextree.api.rows import (
     generation_row,
     head_from_row,
     head_row,
+    search_match,
     stored_frame_id,
+    subtree_contexts,
 )
 from contextree.api.values import (
     SORT_KEYS,
@@ -44,15 +49,18 @@ from contextree.api.values import (
     NodeContext,
     NodeView,
     Ordering,
+    SearchMatch,
     WrittenFrame,
 )
 from contextree.core.frame import Frame
 from contextree.core.ids import Digest, FrameId, NodeId
 from contextree.core.tree import TreeNode
-from contextree.errors import AgentCannotWriteError, ContextreeError, StoreError
+from contextree.errors import AgentCannotWriteError, ContextreeError, StoreError, UsageError
 from contextree.redaction import Redactor
+from contextree.store import search_index
 from contextree.store.db import Store
 from contextree.store.frames import FrameRows, GenerationRow
+from contextree.store.subtree_reads import subtree_heads
 from contextree.store.sweep import GcReport, references_checked_by_sweep, sweep_preview
 from contextree.store.tree import TreeRows
 from contextree.store.upkeep import DEFAULT_EXAMPLES, VerifyReport, compact, verify_store
@@ -65,6 +73,7 @@ __all__ = [
     "NodeContext",
     "NodeView",
     "Ordering",
+    "SearchMatch",
     "WrittenFrame",
 ]
 
@@ -204,7 +213,64 @@ class ContextApi:
             compacted=compacted,
         )
 
+    def repair_search_index(self) -> int:
+        """Rebuild the search index from the heads, in one transaction (the caller holds the
+        writer lock); returns the rows indexed."""
+        with self._lock, self._store.transaction():
+            return self._rows.rebuild_search_index()
+
     # -- reads ----------------------------------------------------------------------------
+
+    def heads_under(
+        self,
+        path: bytes,
+        *,
+        agent_id: str,
+        frame_type: str | None = None,
+        children_only: bool = False,
+    ) -> list[NodeContext]:
+        """The node at ``path`` and every node below it (``children_only``: only its direct
+        children), in pre-order (a directory, then its children by name), each with its heads
+        of ``agent_id`` (and ``frame_type``), newest first; a node without one has no frames.
+        One statement, whatever the size of the subtree."""
+        with self._lock:
+            rows = list(
+                subtree_heads(
+                    self._store.conn,
+                    path,
+                    agent_id=agent_id,
+                    frame_type=frame_type,
+                    children_only=children_only,
+                )
+            )
+        return subtree_contexts(rows, keys_trusted=self._store.input_keys_trusted)
+
+    def search(
+        self, query: str, *, path_prefix: bytes | None, agent_id: str | None, limit: int
+    ) -> list[SearchMatch]:
+        """Heads whose path or frame text match ``query`` (words, all required, the last
+        also as a prefix; FTS syntax in it is taken as text), best first by bm25, only on
+        nodes of the current tree, under ``path_prefix`` and of ``agent_id`` when given.
+        ``UsageError`` for an empty query or a ``limit`` below 1."""
+        if not query.strip():
+            raise UsageError(
+                "the search query is empty",
+                hint="Give the words to look for, e.g. `contextree search parse config`.",
+            )
+        if limit < 1:
+            raise UsageError(f"limit must be at least 1, not {limit}")
+        expression = search_index.match_expression(query)
+        if expression is None:
+            return []
+        with self._lock:
+            rows = search_index.search(
+                self._store.conn,
+                expression,
+                path_prefix=path_prefix,
+                agent_id=agent_id,
+                limit=limit,
+            )
+        return [search_match(r) for r in rows]
 
     def verify(self, *, examples: int = DEFAULT_EXAMPLES) -> VerifyReport:
         """Check every frame id, head, history row and artifact, and SQLite's integrity.

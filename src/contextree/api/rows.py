@@ -9,13 +9,25 @@ read returns. Pure functions of rows and values: it runs no query and writes not
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import replace
 from types import MappingProxyType
 
-from contextree.api.values import FrameWrite, Head, WrittenFrame
+from contextree.api.values import (
+    SORT_KEYS,
+    FrameWrite,
+    Head,
+    NodeContext,
+    Ordering,
+    SearchMatch,
+    WrittenFrame,
+)
 from contextree.core.frame import Basis, BasisKind, Frame, compute_frame_id
 from contextree.core.ids import Digest, FrameId, NodeId
 from contextree.errors import InvalidFrameError, StoreError
 from contextree.store.frames import FrameIdentity, FrameRow, GenerationRow, HeadRow
+from contextree.store.search_index import SearchRow
+from contextree.store.subtree_reads import SubtreeRow
 
 
 def generation_row(write: FrameWrite, path: bytes, now: int) -> GenerationRow:
@@ -121,4 +133,45 @@ def frame_entry(row: GenerationRow, stored: FrameRow, *, is_head: bool) -> Writt
         written_at_ns=row.created_at_ns,
         generation_id=row.id,
         is_head=is_head,
+    )
+
+
+def subtree_contexts(rows: Iterable[SubtreeRow], *, keys_trusted: bool) -> list[NodeContext]:
+    """The nodes of a bulk read in pre-order (a directory, then its children by raw name),
+    each with its heads newest first. Untrusted input keys read as None (``store.provenance``)."""
+    nodes: dict[bytes, tuple[SubtreeRow, list[WrittenFrame]]] = {}
+    for row in rows:
+        _, frames = nodes.setdefault(row.path, (row, []))
+        if row.generation is not None and row.frame is not None:
+            generation = row.generation
+            if not keys_trusted:
+                generation = replace(generation, input_key=None)
+            frames.append(frame_entry(generation, row.frame, is_head=True))
+    out = []
+    sort_key = SORT_KEYS[Ordering.RECENCY]
+    for path in sorted(nodes, key=lambda p: p.split(b"/") if p else []):
+        row, frames = nodes[path]
+        frames.sort(key=sort_key)
+        out.append(
+            NodeContext(
+                node_id=NodeId(row.node_id),
+                path=row.path,
+                kind=row.kind,
+                size=row.size,
+                frames=tuple(frames),
+                frame_count=row.head_count,
+            )
+        )
+    return out
+
+
+def search_match(row: SearchRow) -> SearchMatch:
+    return SearchMatch(
+        path=row.path,
+        node_id=NodeId(row.node_id),
+        frame_id=FrameId(row.frame_id),
+        agent_id=row.agent_id,
+        frame_type=row.frame_type,
+        score=row.score,
+        snippet=row.snippet,
     )

@@ -1,8 +1,9 @@
 """The values ``ContextApi`` takes and returns.
 
 Owns what a caller hands the write boundary (``FrameWrite``, ``Lineage``) and what the read side
-gives back (``Head``, ``WrittenFrame``, ``NodeContext``) and how a read is asked for (``NodeView``,
-``Ordering``, with the view's filters and sort keys): immutable values, no store access.
+gives back (``Head``, ``WrittenFrame``, ``NodeContext``, ``SearchMatch``) and how a read is
+asked for (``NodeView``, ``Ordering``, with the view's filters and sort keys): immutable
+values, no store access.
 ``contextree.api`` exports them all.
 """
 
@@ -108,6 +109,21 @@ class NodeContext:
     frame_count: int
     #: With ``view.history``: writes to this path (any node id it had), newest first.
     history: tuple[WrittenFrame, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SearchMatch:
+    """One head ``ContextApi.search`` found: its node (in the current tree), frame, agent
+    and frame type, its bm25 rank (lower is better) and a snippet with the matched terms
+    between ``«`` and ``»``."""
+
+    path: bytes
+    node_id: NodeId
+    frame_id: FrameId
+    agent_id: str
+    frame_type: str
+    score: float
+    snippet: str
 
 
 #: How ``get_node`` sorts the heads for each ``Ordering``.

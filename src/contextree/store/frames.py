@@ -7,7 +7,8 @@ behind verify are ``store.verify_reads``. Only ``contextree.api`` (and the store
 it). Only ``ContextApi.put_frames`` calls the insert methods and only ``ContextApi.gc`` calls
 ``sweep``, each inside one transaction that the caller opens. ``sweep`` also prunes the
 ``nodes`` rows (node ids that left the tree) that nothing kept names any more, so that
-reachability is decided in one place. Rows are plain values here: turning them into ``Frame``
+reachability is decided in one place. ``set_heads`` and ``sweep`` keep the search index
+(``store.search_index``) in step with the heads in the same transaction. Rows are plain values here: turning them into ``Frame``
 objects is the API's job, so this module knows nothing about frames beyond their columns.
 """
 
@@ -18,6 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+from contextree.store import search_index
 from contextree.store.frame_records import (
     FRAME_COLUMNS,
     FRAME_RECORD_VERSION,
@@ -136,7 +138,12 @@ class FrameRows:
         return ids
 
     def set_heads(self, rows: Sequence[HeadRow]) -> None:
-        """Point heads at frames, in order: last write wins, also within one batch."""
+        """Point heads at frames, in order: last write wins, also within one batch. The
+        search index moves with them: the rows of the heads replaced go, the final heads'
+        rows come (their frames and generations are written already)."""
+        search_index.unindex_heads(
+            self.conn, {(r.node_id, r.agent_id, r.frame_type): None for r in rows}
+        )
         self.conn.executemany(
             f"INSERT OR REPLACE INTO heads ({HEAD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",  # noqa: S608  # fixed column list
             [
@@ -152,6 +159,13 @@ class FrameRows:
                 for row in rows
             ],
         )
+        final = {(r.node_id, r.agent_id, r.frame_type): r.generation_id for r in rows}
+        search_index.index_generations(self.conn, list(final.values()))
+
+    def rebuild_search_index(self) -> int:
+        """Refill the search index from the heads (``verify --repair``); returns the rows
+        indexed. Only ``ContextApi.repair_search_index`` calls it, inside its transaction."""
+        return search_index.rebuild(self.conn)
 
     # -- gc: only ContextApi.gc calls this, inside its transaction ----------------------------
 
@@ -164,6 +178,7 @@ class FrameRows:
         params = {"keep_history": int(keep_history)}
         with translated("collect garbage"):
             preview = sweep_preview(self.conn, keep_history=keep_history)
+            search_index.unindex_where(self.conn, OUTSIDE_TREE)
             heads = self._changes(f"DELETE FROM heads WHERE {OUTSIDE_TREE}")  # noqa: S608  # fixed fragment
             generations = self._changes(
                 f"DELETE FROM generations WHERE NOT {KEPT_GENERATION}",  # noqa: S608  # fixed fragment

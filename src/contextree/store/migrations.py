@@ -9,9 +9,11 @@ transaction and refuses a store written by a newer contextree.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from contextree.errors import StoreVersionError
+from contextree.store import search_index
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -19,6 +21,9 @@ class Migration:
     version: int
     name: str
     script: str
+    #: Run after the script, in the same transaction: fills what SQL alone cannot (the search
+    #: index decodes frame texts, which SQLite cannot check for UTF-8).
+    fill: Callable[[sqlite3.Connection], object] | None = None
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -198,6 +203,18 @@ MIGRATIONS: tuple[Migration, ...] = (
         ) WITHOUT ROWID;
         """,
     ),
+    Migration(
+        version=5,
+        name="search index",
+        # One FTS5 row per head (rowid = the head's generation id): its path and frame text,
+        # kept in step with the heads by every statement that moves one (store.search_index).
+        script="""
+        CREATE VIRTUAL TABLE frame_search USING fts5(
+            path, body, tokenize = 'unicode61 remove_diacritics 2'
+        );
+        """,
+        fill=search_index.rebuild,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version
@@ -227,6 +244,8 @@ def migrate(conn: sqlite3.Connection) -> int:
             if migration.version > found:
                 for statement in _statements(migration.script):
                     conn.execute(statement)
+                if migration.fill is not None:
+                    migration.fill(conn)
                 conn.execute(f"PRAGMA user_version = {migration.version}")
         conn.execute("COMMIT")
     except BaseException:

@@ -3,12 +3,13 @@
 Owns the checks of the store's invariants and their report: every frame id recomputed from
 its fields, every head pointing at an existing frame of its node, agent and frame type and at
 an existing generation, every generation's frame present, every artifact hashing to its
-digest, then SQLite's own integrity and foreign-key checks. Verification only reads, inside
-one read snapshot; a check the damaged file cannot answer becomes an ``unreadable`` problem,
-never an exception. Also owns compaction after gc (``VACUUM``). It issues no SQL against the
-frame tables (the checks' reads are ``verify_reads``, the row counts ``frames``) and does not
-compute frame ids itself: frames are a type of a layer above, so the caller hands in the
-function.
+digest, then SQLite's own integrity and foreign-key checks, and the search index against the
+heads (a row per head, with its path and text; ``search_index.out_of_step``). Verification
+only reads, inside one read snapshot; a check the damaged file cannot answer becomes an
+``unreadable`` problem, never an exception. Also owns compaction after gc (``VACUUM``). It
+issues no SQL against the frame tables (the checks' reads are ``verify_reads``, the row counts
+``frames``, the index's ``search_index``) and does not compute frame ids itself: frames are a
+type of a layer above, so the caller hands in the function.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from enum import StrEnum
 
 from contextree.core.ids import digest_bytes
 from contextree.errors import StoreError
+from contextree.store import search_index
 from contextree.store.frames import FrameIdentity, FrameRows
 from contextree.store.verify_reads import VerifyReads
 
@@ -43,6 +45,7 @@ class ProblemKind(StrEnum):
     ARTIFACT_DIGEST_MISMATCH = "artifact_digest_mismatch"
     SQLITE_INTEGRITY = "sqlite_integrity"
     FOREIGN_KEY = "foreign_key"
+    SEARCH_INDEX_OUT_OF_STEP = "search_index_out_of_step"
     UNREADABLE = "unreadable"
 
 
@@ -56,6 +59,9 @@ DESCRIPTIONS: dict[ProblemKind, str] = {
     ProblemKind.ARTIFACT_DIGEST_MISMATCH: "artifacts whose body does not hash to their digest",
     ProblemKind.SQLITE_INTEGRITY: "problems SQLite's integrity check found",
     ProblemKind.FOREIGN_KEY: "rows referring to a missing row of another table",
+    ProblemKind.SEARCH_INDEX_OUT_OF_STEP: (
+        "search index rows out of step with the heads (`contextree verify --repair` rebuilds it)"
+    ),
     ProblemKind.UNREADABLE: "checks the store file could not answer",
 }
 
@@ -135,15 +141,17 @@ def verify_store(
     """Run every check over ``conn`` and report; reads only, never raises for a damaged file."""
     rows = VerifyReads(conn)
     found = _Findings(examples)
+    damaged: set[bytes] = set()  # frames whose id check failed: reported once, as that
     counts = {"frames": 0, "heads": 0, "generations": 0, "artifacts": 0}
     checks: tuple[tuple[str, Callable[[], None]], ...] = (
         ("row counts", lambda: counts.update(FrameRows(conn).counts())),
-        ("frame ids", lambda: _check_frame_ids(rows, found, frame_id_of)),
+        ("frame ids", lambda: _check_frame_ids(rows, found, frame_id_of, damaged)),
         ("heads", lambda: _check_heads(rows, found)),
         ("generations", lambda: _check_generations(rows, found)),
         ("artifacts", lambda: _check_artifacts(rows, found)),
         ("integrity check", lambda: _check_integrity(conn, found)),
         ("foreign key check", lambda: _check_foreign_keys(conn, found)),
+        ("search index", lambda: _check_search_index(conn, found, damaged)),
     )
     with _read_snapshot(conn):
         for name, check in checks:
@@ -195,9 +203,13 @@ def _head_subject(node_id: bytes, agent_id: str, frame_type: str) -> str:
     return f"head node={node_id.hex()} agent={agent_id} frame_type={frame_type}"
 
 
-def _check_frame_ids(rows: VerifyReads, found: _Findings, frame_id_of: FrameIdFunction) -> None:
+def _check_frame_ids(
+    rows: VerifyReads, found: _Findings, frame_id_of: FrameIdFunction, damaged: set[bytes]
+) -> None:
     for identity in rows.frame_identities():
         actual = frame_id_of(identity)
+        if actual != identity.frame_id:
+            damaged.add(identity.frame_id)
         if actual is None:
             found.add(
                 ProblemKind.FRAME_ID_MISMATCH,
@@ -279,3 +291,21 @@ def _check_foreign_keys(conn: sqlite3.Connection, found: _Findings) -> None:
             continue
         where = f"{table} row {rowid}" if rowid is not None else f"a {table} row"
         found.add(ProblemKind.FOREIGN_KEY, where, f"refers to a missing row of {parent}")
+
+
+_GAP_DETAIL = {
+    "missing": "the head has no row in the search index",
+    "extra": "the search index has a row for no head",
+    "stale": "the search index holds other text than the head's frame",
+}
+
+
+def _check_search_index(conn: sqlite3.Connection, found: _Findings, damaged: set[bytes]) -> None:
+    for gap in search_index.out_of_step(conn):
+        if gap.how == "stale" and gap.frame_id in damaged:
+            continue  # the frame itself changed: reported as a frame id mismatch
+        found.add(
+            ProblemKind.SEARCH_INDEX_OUT_OF_STEP,
+            f"search row {gap.generation_id} ({gap.path})",
+            _GAP_DETAIL[gap.how],
+        )

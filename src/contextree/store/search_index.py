@@ -1,0 +1,227 @@
+"""The full-text search index over the current heads: the ``frame_search`` FTS5 table.
+
+Owns every statement that reads or writes ``frame_search``, what a row of it holds, the
+translation of a person's query into an FTS5 expression that can never be a syntax error, and
+the comparison of the index with the heads that ``verify`` reports. One row per head: its
+``rowid`` is the head's ``generation_id`` (unique per head, and the generation row holds the
+path, node, agent and frame type, so the index keeps only the two columns it searches):
+``path`` (the path as shown, ``\\xNN`` for bytes that are not UTF-8) and ``body`` (the frame's
+text; empty when its content is not UTF-8, so such a frame is found by its path only).
+
+It is an ordinary FTS5 table that keeps its own copy of the text, not an external-content or
+contentless one: ``snippet()`` needs the text, an external-content table would have to produce
+it in SQL from a BLOB that may not be UTF-8 (SQLite cannot check that) and its deletes must
+repeat the indexed values exactly or the index silently rots, and a contentless table (SQLite
+3.40 has no ``contentless_delete``) can neither delete a row nor make a snippet. The copy costs
+about the size of the frame texts, a small part of a store that also keeps every prompt and
+request body.
+
+The writers are ``FrameRows.set_heads`` and ``FrameRows.sweep`` (inside the caller's
+transaction, so the index moves with the heads or not at all), the migration that creates the
+table and ``FrameRows.rebuild_search_index`` (``verify --repair``). Statements are explicit,
+not triggers: a store that came with a clone is opened with ``trusted_schema = OFF``, where a
+trigger may not write a virtual table.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from contextree.core.tree import display_path
+
+#: The table (created by migration 5: ``fts5(path, body, tokenize = 'unicode61
+#: remove_diacritics 2')``).
+TABLE = "frame_search"
+#: Marks around the matched terms in a snippet.
+MARK_START = "«"
+MARK_END = "»"
+#: Tokens of context in a snippet (FTS5 allows at most 64).
+SNIPPET_TOKENS = 12
+#: Weights of the path and body columns in the bm25 rank: a hit in the path counts double.
+_WEIGHTS = (2.0, 1.0)
+_IDS_PER_QUERY = 500
+_WORD = re.compile(r"\w", re.UNICODE)
+
+
+def indexed_text(path: bytes, content: bytes) -> tuple[str, str]:
+    """(path, body) as the index holds them for one head."""
+    try:
+        body = content.decode("utf-8")
+    except UnicodeDecodeError:
+        body = ""
+    return display_path(path), body
+
+
+def match_expression(query: str) -> str | None:
+    """The user's words as an FTS5 expression: each whitespace-separated word becomes a quoted
+    phrase (so ``"``, ``*``, ``:``, ``-``, ``AND``, ``NEAR`` are text, never syntax) and all
+    must match; the last word also matches as a prefix. None when no word holds a letter or a
+    digit (nothing could match)."""
+    words = [w for w in query.split() if _WORD.search(w)]
+    if not words:
+        return None
+    phrases = ['"' + w.replace('"', '""') + '"' for w in words]
+    phrases[-1] += "*"
+    return " ".join(phrases)
+
+
+# -- writes: only store.frames and the migration call these, inside a transaction ------------
+
+
+def unindex_heads(conn: sqlite3.Connection, keys: Iterable[tuple[bytes, str, str]]) -> None:
+    """Drop the rows of the heads (node, agent, frame type) about to be moved."""
+    conn.executemany(
+        "DELETE FROM frame_search WHERE rowid = (SELECT generation_id FROM heads "
+        "WHERE node_id = ? AND agent_id = ? AND frame_type = ?)",
+        keys,
+    )
+
+
+def unindex_where(conn: sqlite3.Connection, heads_predicate: str) -> None:
+    """Drop the rows of the heads matching ``heads_predicate`` (a fixed SQL fragment over
+    ``heads``), before they are deleted."""
+    conn.execute(
+        "DELETE FROM frame_search WHERE rowid IN "  # noqa: S608  # fixed fragment
+        f"(SELECT generation_id FROM heads WHERE {heads_predicate})"
+    )
+
+
+def index_generations(conn: sqlite3.Connection, generation_ids: Sequence[int]) -> None:
+    """Index the heads set by these generations (their rows must be written already)."""
+    for start in range(0, len(generation_ids), _IDS_PER_QUERY):
+        chunk = list(generation_ids[start : start + _IDS_PER_QUERY])
+        marks = ", ".join("?" * len(chunk))
+        rows = conn.execute(
+            "SELECT g.id, g.path, f.content FROM generations AS g "  # noqa: S608  # only ?s
+            f"JOIN frames AS f ON f.frame_id = g.frame_id WHERE g.id IN ({marks})",
+            chunk,
+        ).fetchall()
+        _insert(conn, rows)
+
+
+def rebuild(conn: sqlite3.Connection) -> int:
+    """Empty the index and fill it from every head; returns the rows indexed."""
+    conn.execute("DELETE FROM frame_search")
+    cur = conn.execute(
+        "SELECT h.generation_id, g.path, f.content FROM heads AS h "
+        "JOIN generations AS g ON g.id = h.generation_id "
+        "JOIN frames AS f ON f.frame_id = h.frame_id"
+    )
+    total = 0
+    while rows := cur.fetchmany(_IDS_PER_QUERY):
+        _insert(conn, rows)
+        total += len(rows)
+    return total
+
+
+def _insert(conn: sqlite3.Connection, rows: Iterable[Sequence[Any]]) -> None:
+    """(generation id, raw path, content) rows into the index."""
+    conn.executemany(
+        "INSERT INTO frame_search (rowid, path, body) VALUES (?, ?, ?)",
+        [(int(r[0]), *indexed_text(bytes(r[1]), bytes(r[2]))) for r in rows],
+    )
+
+
+# -- reads ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SearchRow:
+    """One hit: the head behind an index row, on a node of the current tree."""
+
+    path: bytes
+    node_id: bytes
+    frame_id: bytes
+    agent_id: str
+    frame_type: str
+    score: float
+    snippet: str
+
+
+def search(
+    conn: sqlite3.Connection,
+    expression: str,
+    *,
+    path_prefix: bytes | None,
+    agent_id: str | None,
+    limit: int,
+) -> list[SearchRow]:
+    """The best ``limit`` heads matching ``expression`` (from ``match_expression``), ranked by
+    bm25 (lower is better), only heads of nodes in the current tree, optionally under
+    ``path_prefix`` (that path and everything below it) and of one agent."""
+    clauses = ["frame_search MATCH :expr"]
+    params: dict[str, object] = {"expr": expression, "limit": limit}
+    if path_prefix:
+        clauses.append("(e.path = :p OR (e.path >= :lo AND e.path < :hi))")
+        # Paths below p sort between p + "/" and p + "0" ("0" is the byte after "/").
+        params |= {"p": path_prefix, "lo": path_prefix + b"/", "hi": path_prefix + b"0"}
+    if agent_id is not None:
+        clauses.append("g.agent_id = :agent")
+        params["agent"] = agent_id
+    weights = ", ".join(str(w) for w in _WEIGHTS)
+    sql = (
+        f"SELECT e.path, g.node_id, g.frame_id, g.agent_id, g.frame_type, "  # noqa: S608  # fixed fragments
+        f"bm25(frame_search, {weights}) AS score, "
+        f"snippet(frame_search, -1, '{MARK_START}', '{MARK_END}', '…', {SNIPPET_TOKENS}) "
+        "FROM frame_search "
+        "JOIN generations AS g ON g.id = frame_search.rowid "
+        "JOIN heads AS h ON h.node_id = g.node_id AND h.agent_id = g.agent_id "
+        "AND h.frame_type = g.frame_type AND h.generation_id = g.id "
+        "JOIN entries AS e ON e.node_id = g.node_id "
+        f"WHERE {' AND '.join(clauses)} ORDER BY score, e.path LIMIT :limit"
+    )
+    return [
+        SearchRow(
+            path=r[0],
+            node_id=r[1],
+            frame_id=r[2],
+            agent_id=r[3],
+            frame_type=r[4],
+            score=float(r[5]),
+            snippet=str(r[6]),
+        )
+        for r in conn.execute(sql, params)
+    ]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IndexGap:
+    """One way the index differs from the heads: a head without its row (``missing``), a row
+    of no head (``extra``), or a row whose text is not its head's (``stale``)."""
+
+    how: str  # "missing", "extra" or "stale"
+    generation_id: int
+    path: str
+    #: The head's frame (None for an ``extra`` row).
+    frame_id: bytes | None = None
+
+
+def out_of_step(conn: sqlite3.Connection) -> Iterator[IndexGap]:
+    """Every difference between the index and the heads (reads only)."""
+    for gid, path, fid in conn.execute(
+        "SELECT h.generation_id, coalesce(g.path, x''), h.frame_id FROM heads AS h "
+        "LEFT JOIN generations AS g ON g.id = h.generation_id "
+        "WHERE NOT EXISTS (SELECT 1 FROM frame_search AS s WHERE s.rowid = h.generation_id)"
+    ):
+        yield IndexGap(
+            how="missing", generation_id=int(gid), path=display_path(bytes(path)), frame_id=fid
+        )
+    for gid, path in conn.execute(
+        "SELECT s.rowid, s.path FROM frame_search AS s "
+        "WHERE s.rowid NOT IN (SELECT generation_id FROM heads)"
+    ):
+        yield IndexGap(how="extra", generation_id=int(gid), path=str(path))
+    cur = conn.execute(
+        "SELECT s.rowid, s.path, s.body, g.path, f.content, h.frame_id FROM frame_search AS s "
+        "JOIN heads AS h ON h.generation_id = s.rowid "
+        "JOIN generations AS g ON g.id = h.generation_id "
+        "JOIN frames AS f ON f.frame_id = h.frame_id"
+    )
+    while rows := cur.fetchmany(_IDS_PER_QUERY):
+        for gid, path, body, raw_path, content, fid in rows:
+            if (path, body) != indexed_text(bytes(raw_path), bytes(content)):
+                yield IndexGap(how="stale", generation_id=int(gid), path=str(path), frame_id=fid)
