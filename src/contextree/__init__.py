@@ -34,12 +34,19 @@ if TYPE_CHECKING:
         WorkspaceBusyError,
         WorkspaceError,
     )
-    from contextree.facade import FrameRecord, NodeFrames, Workspace, open_workspace
+    from contextree.facade import (
+        ContextPack,
+        FrameRecord,
+        NodeFrames,
+        Workspace,
+        open_workspace,
+    )
 
 
 __all__ = [
     "AgentNotFoundError",
     "ConfigError",
+    "ContextPack",
     "ContextreeError",
     "FrameNotFoundError",
     "FrameRecord",
@@ -56,7 +63,7 @@ __all__ = [
     "open_workspace",
 ]
 
-_FACADE = frozenset({"FrameRecord", "NodeFrames", "Workspace", "open_workspace"})
+_FACADE = frozenset({"ContextPack", "FrameRecord", "NodeFrames", "Workspace", "open_workspace"})
 _ERRORS = frozenset(__all__) - _FACADE - {"__version__"}
 
 

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
         ProfileCheck,
     )
     from contextree.facade.frame_report import FrameReport
+    from contextree.facade.pack_render import ContextPack, PackBlock, PackOmission
     from contextree.facade.provider_profiles import (
         KeyStatus,
         NewProvider,
@@ -66,6 +67,9 @@ _LAZY = {
     "ProviderType": "contextree.facade.provider_profiles",
     "TrustItem": "contextree.facade.trusting",
     "FrameReport": "contextree.facade.frame_report",
+    "ContextPack": "contextree.facade.pack_render",
+    "PackBlock": "contextree.facade.pack_render",
+    "PackOmission": "contextree.facade.pack_render",
     "InitResult": "contextree.facade.workspace_cases",
     "ScanProgress": "contextree.workspace.scan",
     "ScanReport": "contextree.workspace.scan",
@@ -89,6 +93,7 @@ __all__ = [
     "AgentList",
     "AgentProfile",
     "AgentRole",
+    "ContextPack",
     "FrameRecord",
     "FrameReport",
     "GcReport",
@@ -97,6 +102,8 @@ __all__ = [
     "NewProvider",
     "NodeFrames",
     "Ordering",
+    "PackBlock",
+    "PackOmission",
     "ProbeResult",
     "Problem",
     "ProblemGroup",

@@ -1,0 +1,218 @@
+"""Context packs: the use case behind ``Workspace.pack`` and ``contextree pack``.
+
+Owns gathering what an agent needs to work on one path, in priority order: the target's
+frame, its ancestors' frames up to the root (nearest first), its children's frames (largest
+subtree first, then by path) or, for a file, the first sentence of each sibling's frame
+(ordered the same way). Each frame is the agent's head for the node as last scanned
+(``current``) or, when there is none, the last frame written for the path (not current); a
+path with neither is left out as ``no frame`` (the target then raises ``FrameNotFoundError``).
+The cut to a budget and the renderings live in ``pack_render``. One short read of the store,
+opened read-only, never locked; an unadopted store serves nothing, as for ``get``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from contextree.api import ContextApi, NodeView, WrittenFrame
+from contextree.bootstrap import (
+    WorkspaceSetup,
+    context_api,
+    ignore_options,
+    load_agents,
+    open_store_for_reading,
+    tree_rows,
+)
+from contextree.core.frame import default_frame_type
+from contextree.core.ids import NodeId, NodeKind
+from contextree.core.tree import DiskState, TreeNode, display_path, parent_path
+from contextree.errors import FrameNotFoundError, UsageError
+from contextree.facade.pack_render import (
+    ContextPack,
+    PackBlock,
+    PackOmission,
+    PackRole,
+    check_format,
+    fit_blocks,
+)
+from contextree.facade.reading import unadopted_store_error
+from contextree.store.tree import TreeRows
+from contextree.workspace.freshness import disk_states
+from contextree.workspace.paths import resolve_typed_path
+
+#: The end of a first sentence: a full stop, question or exclamation mark before whitespace.
+_SENTENCE_END = re.compile(r"[.!?](?=\s)")
+
+
+def build_pack(
+    setup: WorkspaceSetup,
+    path: str,
+    *,
+    budget: int | None,
+    agent: str | None,
+    cwd: Path | None,
+    fmt: str = "md",
+) -> ContextPack:
+    """The context pack of ``path`` for ``agent``, cut to ``budget`` tokens of ``fmt``."""
+    form = check_format(fmt)
+    if budget is not None and budget < 1:
+        raise UsageError(
+            f"a budget must be at least 1 token, not {budget}", hint="Pass --budget 1 or more."
+        )
+    with open_store_for_reading(setup) as store:
+        if not store.input_keys_trusted:
+            raise unadopted_store_error(setup.layout.store_path, command="pack")
+        agents = load_agents(setup)
+        chosen = agents.choose(agent, setup.settings.default_agent)
+        rows = tree_rows(store)
+        target = resolve_typed_path(
+            path,
+            root=setup.layout.root,
+            rows=rows,
+            cwd=cwd if cwd is not None else setup.layout.root,
+            options=ignore_options(setup.settings),
+        )
+        around = rows.subtree(
+            target.path if target.kind == NodeKind.DIR else parent_path(target.path)
+        )
+        related = _related(target, around, rows)
+        states = disk_states(setup.layout.root, rows, [node.path for node, _ in related])
+        reader = _FrameReader(context_api(store, agents), chosen.id)
+        frames = reader.frames([node for node, _ in related])
+    candidates: list[PackBlock] = []
+    no_frame: list[PackOmission] = []
+    for node, role in related:
+        found = frames.get(node.path)
+        if found is None:
+            no_frame.append(
+                PackOmission(role=role, path=display_path(node.path), reason="no frame")
+            )
+            continue
+        state = states.get(node.path, DiskState.UNKNOWN)
+        candidates.append(_block(node, role, found, state, agent_id=chosen.id))
+    if not candidates or candidates[0].role != "target":
+        raise FrameNotFoundError(
+            f"no frame yet for agent {chosen.id} on {path}",
+            hint=f"Run `contextree generate {path} --agent {chosen.id}`, then pack it.",
+        )
+    return fit_blocks(
+        display_path(target.path), chosen.id, candidates, no_frame, budget=budget, fmt=form
+    )
+
+
+def _related(
+    target: TreeNode, around: Sequence[TreeNode], rows: TreeRows
+) -> list[tuple[TreeNode, PackRole]]:
+    """(node, role) in priority order. ``around`` is the subtree of the target (a directory)
+    or of its parent (a file), from which children, siblings and subtree sizes are taken."""
+    out: list[tuple[TreeNode, PackRole]] = [(target, "target")]
+    ancestors = _ancestor_paths(target.path)
+    found = {p: rows.entry(p) for p in ancestors}
+    out.extend((node, "ancestor") for p in ancestors if (node := found[p]) is not None)
+    if target.kind == NodeKind.DIR:
+        base, role, skip = target.path, "child", None
+    elif target.path:
+        base, role, skip = parent_path(target.path), "sibling", target.path
+    else:
+        return out
+    sizes = _subtree_sizes(around, base)
+    near = [n for n in around if n.path != base and parent_path(n.path) == base
+            and n.path != skip]  # fmt: skip
+    near.sort(key=lambda n: (-sizes[n.path], n.path))
+    out.extend((n, "child" if role == "child" else "sibling") for n in near)
+    return out
+
+
+def _ancestor_paths(path: bytes) -> list[bytes]:
+    """The directories above ``path``, nearest first, the root last (none for the root)."""
+    out: list[bytes] = []
+    while path:
+        path = parent_path(path)
+        out.append(path)
+    return out
+
+
+def _subtree_sizes(nodes: Iterable[TreeNode], base: bytes) -> Counter[bytes]:
+    """Direct child of ``base`` -> how many nodes its subtree holds (itself included)."""
+    sizes: Counter[bytes] = Counter()
+    start = len(base) + 1 if base else 0
+    for node in nodes:
+        if node.path == base or (base and not node.path.startswith(base + b"/")):
+            continue
+        cut = node.path.find(b"/", start)
+        sizes[node.path if cut < 0 else node.path[:cut]] += 1
+    return sizes
+
+
+class _FrameReader:
+    """The agent's frame of each node: its head, else the last frame written for the path."""
+
+    def __init__(self, api: ContextApi, agent_id: str) -> None:
+        self._api = api
+        self._agent_id = agent_id
+        self._frame_type = default_frame_type(agent_id)
+
+    def frames(self, nodes: Sequence[TreeNode]) -> dict[bytes, tuple[str, str, bool]]:
+        """path -> (frame id hex, text, current) for the nodes that have a frame."""
+        heads = self._api.heads(
+            [NodeId(n.node_id) for n in nodes], agent_id=self._agent_id, frame_type=self._frame_type
+        )
+        contents = self._api.frame_contents(h.frame_id for h in heads.values())
+        out: dict[bytes, tuple[str, str, bool]] = {}
+        for node in nodes:
+            head = heads.get(NodeId(node.node_id))
+            if head is not None and head.frame_id in contents:
+                out[node.path] = (head.frame_id.hex(), _text(contents[head.frame_id]), True)
+                continue
+            earlier = self._last_written(node)
+            if earlier is not None:
+                content = earlier.frame.content
+                out[node.path] = (earlier.frame.frame_id.hex(), _text(content), False)
+        return out
+
+    def _last_written(self, node: TreeNode) -> WrittenFrame | None:
+        view = NodeView(
+            max_frames=1, agent_id=self._agent_id, frame_type=self._frame_type, history=True
+        )
+        history = self._api.get_node(NodeId(node.node_id), view).history
+        return history[0] if history else None
+
+
+def _text(content: bytes) -> str:
+    return content.decode("utf-8", "replace")
+
+
+def _block(
+    node: TreeNode,
+    role: PackRole,
+    found: tuple[str, str, bool],
+    on_disk: DiskState,
+    *,
+    agent_id: str,
+) -> PackBlock:
+    frame_id, text, current = found
+    return PackBlock(
+        role=role,
+        path=display_path(node.path),
+        node_id=node.node_id.hex(),
+        frame_id=frame_id,
+        agent_id=agent_id,
+        current=current,
+        on_disk=on_disk,
+        text=first_sentence(text) if role == "sibling" else text,
+    )
+
+
+def first_sentence(text: str) -> str:
+    """The first sentence of a frame: its first line that is not a heading or blank, up to
+    the first full stop (or the whole line)."""
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        end = _SENTENCE_END.search(stripped + " ")
+        return stripped[: end.end()] if end else stripped
+    return ""
