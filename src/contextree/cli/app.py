@@ -40,6 +40,7 @@ _COMMANDS: dict[str, tuple[str, ...]] = {
     "context": ("get_cmds", "generate_cmds"),
     "provider": ("provider_cmds",),
     "trust": ("trust_cmds",),
+    "mcp": ("mcp_cmds",),
 }
 #: Modules whose ``register`` also takes the ``context`` group.
 _WITH_CONTEXT = frozenset({"get_cmds", "generate_cmds"})
