@@ -245,6 +245,20 @@ class ContextApi:
             )
         return subtree_contexts(rows, keys_trusted=self._store.input_keys_trusted)
 
+    @staticmethod
+    def check_search(query: str, *, limit: int) -> None:
+        """``UsageError`` for a query ``search`` refuses: empty, or a ``limit`` below 1."""
+        if not query.strip():
+            raise UsageError(
+                "the search query is empty",
+                hint="Give the words to look for, e.g. `contextree search parse config`.",
+            )
+        if limit < 1:
+            raise UsageError(
+                f"the search limit must be at least 1, not {limit}",
+                hint="Pass --limit 1 or more (default 20).",
+            )
+
     def search(
         self, query: str, *, path_prefix: bytes | None, agent_id: str | None, limit: int
     ) -> list[SearchMatch]:
@@ -252,13 +266,7 @@ class ContextApi:
         also as a prefix; FTS syntax in it is taken as text), best first by bm25, only on
         nodes of the current tree, under ``path_prefix`` and of ``agent_id`` when given.
         ``UsageError`` for an empty query or a ``limit`` below 1."""
-        if not query.strip():
-            raise UsageError(
-                "the search query is empty",
-                hint="Give the words to look for, e.g. `contextree search parse config`.",
-            )
-        if limit < 1:
-            raise UsageError(f"limit must be at least 1, not {limit}")
+        self.check_search(query, limit=limit)
         expression = search_index.match_expression(query)
         if expression is None:
             return []

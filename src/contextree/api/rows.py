@@ -160,6 +160,7 @@ def subtree_contexts(rows: Iterable[SubtreeRow], *, keys_trusted: bool) -> list[
                 size=row.size,
                 frames=tuple(frames),
                 frame_count=row.head_count,
+                sig=row.sig,
             )
         )
     return out
@@ -174,4 +175,5 @@ def search_match(row: SearchRow) -> SearchMatch:
         frame_type=row.frame_type,
         score=row.score,
         snippet=row.snippet,
+        sig=row.sig,
     )

@@ -109,6 +109,9 @@ class NodeContext:
     frame_count: int
     #: With ``view.history``: writes to this path (any node id it had), newest first.
     history: tuple[WrittenFrame, ...] = ()
+    #: Bulk reads (``heads_under``) only: the file's stat signature at the last scan (None for
+    #: a directory, or when not read), for the read path's freshness check.
+    sig: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -124,6 +127,8 @@ class SearchMatch:
     frame_type: str
     score: float
     snippet: str
+    #: The file's stat signature at the last scan (None for a directory).
+    sig: bytes | None = None
 
 
 #: How ``get_node`` sorts the heads for each ``Ordering``.

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
         ProviderList,
         ProviderType,
     )
+    from contextree.facade.searching import RepairReport, SearchHit
     from contextree.facade.trusting import TrustItem
     from contextree.facade.upkeep import AdoptResult
     from contextree.facade.workspace_cases import InitResult, StatusReport
@@ -66,6 +67,8 @@ _LAZY = {
     "ProviderList": "contextree.facade.provider_profiles",
     "ProviderType": "contextree.facade.provider_profiles",
     "TrustItem": "contextree.facade.trusting",
+    "RepairReport": "contextree.facade.searching",
+    "SearchHit": "contextree.facade.searching",
     "FrameReport": "contextree.facade.frame_report",
     "ContextPack": "contextree.facade.pack_render",
     "PackBlock": "contextree.facade.pack_render",
@@ -115,9 +118,11 @@ __all__ = [
     "ProviderInfo",
     "ProviderList",
     "ProviderType",
+    "RepairReport",
     "ScanProgress",
     "ScanReport",
     "ScanRow",
+    "SearchHit",
     "StatusReport",
     "TrustItem",
     "VerifyReport",

@@ -17,6 +17,8 @@ from contextree.bootstrap import WorkspaceSetup
 
 if TYPE_CHECKING:
     from contextree.facade.pack_render import ContextPack
+    from contextree.facade.searching import RepairReport, SearchHit
+    from contextree.facade.values import NodeFrames
 
 
 class ServingMethods:
@@ -62,3 +64,80 @@ class ServingMethods:
         return build_pack(
             self._setup, typed_path(path), budget=budget, agent=agent, cwd=self._cwd, fmt=fmt
         )
+
+    # -- bulk reads and search (bulk_reads, searching) ----------------------------------------
+
+    def get_tree(
+        self,
+        path: str | os.PathLike[str] = "",
+        *,
+        agent: str | None = None,
+        frame_type: str | None = None,
+    ) -> list[NodeFrames]:
+        """Every node under ``path`` (a directory, or a file: then only itself; ``""`` is the
+        whole workspace), ``path`` first, in pre-order (a directory, then each child and its
+        subtree, by name), each a ``NodeFrames`` as ``get`` returns it with all of its heads
+        for ``agent`` (default as in ``get``) and ``frame_type``, newest first; no history and
+        no ``max_frames`` cap. A node without a frame is included with empty ``frames``. One
+        store query whatever the subtree's size. Read-only and lock-free. Raises
+        ``PathNotFoundError`` when ``path`` is not in the last scan, ``AgentNotFoundError``
+        for an unknown agent, ``UsageError`` for a store that came with a clone."""
+        from contextree.facade.bulk_reads import BulkRequest, read_tree
+        from contextree.facade.reading import typed_path
+
+        request = BulkRequest(path=typed_path(path), agent=agent, frame_type=frame_type)
+        return read_tree(self._setup, request, cwd=self._cwd)
+
+    def children(
+        self, path: str | os.PathLike[str] = "", *, agent: str | None = None
+    ) -> list[NodeFrames]:
+        """The direct children of the directory ``path`` (``""``: the workspace root), sorted
+        by name, each a ``NodeFrames`` with its heads for ``agent`` (default as in ``get``),
+        newest first, empty ``frames`` when it has none; a file has no children (``[]``).
+        Read-only and lock-free; raises as ``get_tree``."""
+        from contextree.facade.bulk_reads import BulkRequest, read_tree
+        from contextree.facade.reading import typed_path
+
+        request = BulkRequest(path=typed_path(path), agent=agent, children_only=True)
+        return read_tree(self._setup, request, cwd=self._cwd)
+
+    def search(
+        self,
+        query: str,
+        *,
+        path_prefix: str | os.PathLike[str] | None = None,
+        limit: int = 20,
+        agent: str | None = None,
+    ) -> list[SearchHit]:
+        """The frames whose path or text match ``query``, best first (bm25), at most
+        ``limit``, each a ``SearchHit`` with a snippet. Every word of the query must match
+        (the last one also as a prefix: ``pars`` finds ``parser``); quotes, ``*``, ``:``,
+        ``-``, ``AND``/``OR``/``NOT`` are searched as text, never as query syntax. Only heads of
+        nodes in the last scan are searched (a file deleted and scanned away gives no hit);
+        ``path_prefix`` keeps that file or directory and what is below it; ``agent`` keeps one
+        agent's frames (default: every agent's). A query with no letter or digit finds
+        nothing. Read-only and lock-free. Raises ``UsageError`` for an empty query or a
+        ``limit`` below 1, ``PathNotFoundError`` when ``path_prefix`` is not in the last scan
+        (or nothing was scanned), ``AgentNotFoundError`` for an unknown agent."""
+        from contextree.facade.reading import typed_path
+        from contextree.facade.searching import search
+
+        return search(
+            self._setup,
+            query,
+            path_prefix=None if path_prefix is None else typed_path(path_prefix),
+            limit=limit,
+            agent=agent,
+            cwd=self._cwd,
+        )
+
+    def repair(self, *, examples: int = 5, wait: bool = False) -> RepairReport:
+        """``verify``, rebuild the search index from the heads (what ``verify`` reports as
+        ``search_index_out_of_step``), then ``verify`` again; the second result is recorded
+        as ``verify`` records its own. Only the index is rewritten, never a frame or a head.
+        Runs under the writer lock (``wait`` waits for another writer instead of raising
+        ``WorkspaceBusyError``). Raises ``PathNotFoundError`` when the workspace was never
+        scanned, ``StoreError`` when the store is recorded as damaged."""
+        from contextree.facade.searching import repair
+
+        return repair(self._setup, examples=examples, wait=wait)

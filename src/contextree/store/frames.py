@@ -8,8 +8,9 @@ it). Only ``ContextApi.put_frames`` calls the insert methods and only ``ContextA
 ``sweep``, each inside one transaction that the caller opens. ``sweep`` also prunes the
 ``nodes`` rows (node ids that left the tree) that nothing kept names any more, so that
 reachability is decided in one place. ``set_heads`` and ``sweep`` keep the search index
-(``store.search_index``) in step with the heads in the same transaction. Rows are plain values here: turning them into ``Frame``
-objects is the API's job, so this module knows nothing about frames beyond their columns.
+(``store.search_index``) in step with the heads in the same transaction. Rows are plain
+values here: turning them into ``Frame`` objects is the API's job, so this module knows
+nothing about frames beyond their columns.
 """
 
 from __future__ import annotations

@@ -140,6 +140,8 @@ class SearchRow:
     frame_type: str
     score: float
     snippet: str
+    #: The file's stat signature at the last scan (None for a directory).
+    sig: bytes | None
 
 
 def search(
@@ -166,7 +168,7 @@ def search(
     sql = (
         f"SELECT e.path, g.node_id, g.frame_id, g.agent_id, g.frame_type, "  # noqa: S608  # fixed fragments
         f"bm25(frame_search, {weights}) AS score, "
-        f"snippet(frame_search, -1, '{MARK_START}', '{MARK_END}', '…', {SNIPPET_TOKENS}) "
+        f"snippet(frame_search, -1, '{MARK_START}', '{MARK_END}', '…', {SNIPPET_TOKENS}), e.sig "
         "FROM frame_search "
         "JOIN generations AS g ON g.id = frame_search.rowid "
         "JOIN heads AS h ON h.node_id = g.node_id AND h.agent_id = g.agent_id "
@@ -183,6 +185,7 @@ def search(
             frame_type=r[4],
             score=float(r[5]),
             snippet=str(r[6]),
+            sig=r[7],
         )
         for r in conn.execute(sql, params)
     ]

@@ -30,7 +30,7 @@ def _prefixed(alias: str, columns: str) -> str:
 
 _GENERATION_WIDTH = len(GENERATION_COLUMNS.split(","))
 _SELECT = (
-    "SELECT e.path, e.kind, e.node_id, e.size, "  # noqa: S608  # fixed column lists
+    "SELECT e.path, e.kind, e.node_id, e.size, e.sig, "  # noqa: S608  # fixed column lists
     "(SELECT COUNT(*) FROM heads AS c WHERE c.node_id = e.node_id), "
     f"{_prefixed('g', GENERATION_COLUMNS)}, {_prefixed('f', FRAME_COLUMNS)} "
     "FROM entries AS e "
@@ -51,6 +51,8 @@ class SubtreeRow:
     kind: str
     node_id: bytes
     size: int | None
+    #: The file's stat signature at the last scan (None for a directory).
+    sig: bytes | None
     head_count: int
     generation: GenerationRow | None
     frame: FrameRow | None
@@ -78,16 +80,17 @@ def subtree_heads(
     else:
         where = ""
     cur = conn.execute(_SELECT + where, params)
-    split = 5 + _GENERATION_WIDTH
+    split = 6 + _GENERATION_WIDTH
     while rows := cur.fetchmany(1000):
         for r in rows:
-            complete = r[5] is not None and r[split] is not None
+            complete = r[6] is not None and r[split] is not None
             yield SubtreeRow(
                 path=bytes(r[0]),
                 kind=str(r[1]),
                 node_id=bytes(r[2]),
                 size=r[3],
-                head_count=int(r[4]),
-                generation=generation_row(r[5:split]) if complete else None,
+                sig=r[4],
+                head_count=int(r[5]),
+                generation=generation_row(r[6:split]) if complete else None,
                 frame=frame_row(r[split:]) if complete else None,
             )

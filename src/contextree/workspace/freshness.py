@@ -28,6 +28,12 @@ def disk_states(root: Path, rows: TreeRows, paths: Iterable[bytes]) -> dict[byte
     return {path: _state(base, path, sig) for path, sig in rows.signatures(paths).items()}
 
 
+def disk_state(root: Path, path: bytes, sig: Sig | None) -> DiskState:
+    """The state on disk of one path whose last-scan signature the caller read already
+    (``sig`` None: a directory), e.g. with a whole subtree in one query."""
+    return _state(os.fsencode(root), path, sig)
+
+
 def _state(base: bytes, path: bytes, sig: Sig | None) -> DiskState:
     if sig is None:
         return DiskState.DIRECTORY
