@@ -31,6 +31,7 @@ _COMMANDS: dict[str, tuple[str, ...]] = {
     "scan": ("workspace_cmds",),
     "status": ("workspace_cmds",),
     "get": ("get_cmds",),
+    "search": ("search_cmds",),
     "pack": ("pack_cmds",),
     "generate": ("generate_cmds",),
     "regenerate": ("generate_cmds",),

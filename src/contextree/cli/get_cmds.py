@@ -1,7 +1,8 @@
 """``contextree get PATH`` (also ``contextree context get PATH``): read frames back.
 
-Presentation only: ``Workspace.get`` resolves the path, picks the agent and reads the frames;
-this module turns its ``NodeFrames`` into text or JSON. Never takes the writer lock.
+Presentation only: ``Workspace.get`` resolves the path, picks the agent and reads the frames
+(``Workspace.get_tree`` for ``--recursive``, printed by ``tree_view``); this module turns its
+``NodeFrames`` into text, JSON or JSON lines. Never takes the writer lock.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import typer
 
 from contextree.cli.errors import user_errors
 from contextree.cli.output import CliState, emit_json, human_bytes, plural, term_name
+from contextree.cli.tree_view import emit_jsonl, emit_tree_json, print_tree
 from contextree.cli.trust_cmds import print_trust_notice
 from contextree.cli.workspace_open import open_cli_workspace
 from contextree.errors import UsageError
@@ -49,7 +51,13 @@ def get_cmd(  # noqa: PLR0917  # typer maps each option to a parameter
         typer.Option("--combine", help="Print only the frame texts, joined, for a prompt."),
     ] = False,
     max_frames: Annotated[
-        int, typer.Option("--max-frames", min=1, help="At most this many frames (and history).")
+        int,
+        typer.Option(
+            "--max-frames",
+            min=1,
+            help="At most this many frames (and history); ignored with --recursive, which "
+            "shows every head of every node.",
+        ),
     ] = 10,
     ordering: Annotated[
         Ordering, typer.Option("--ordering", help="Order of the frames shown.")
@@ -57,12 +65,34 @@ def get_cmd(  # noqa: PLR0917  # typer maps each option to a parameter
     json_out: Annotated[
         bool, typer.Option("--json", help="Print a JSON document instead of text.")
     ] = False,
+    recursive: Annotated[
+        bool,
+        typer.Option(
+            "--recursive",
+            "-r",
+            help="Every node under PATH (itself first, then each child's subtree, by name) "
+            "with its frames, in one read; nodes without a frame are listed too.",
+        ),
+    ] = False,
+    jsonl: Annotated[
+        bool, typer.Option("--jsonl", help="Print one JSON object per line per node.")
+    ] = False,
 ) -> None:
     """Show the current frame(s) for a path: what the agent wrote about it."""
     state: CliState = ctx.obj
     with user_errors(state):
         if combine and json_out:
             raise UsageError("--combine and --json cannot be used together")
+        if jsonl and (json_out or combine):
+            raise UsageError("--jsonl cannot be used with --json or --combine")
+        if recursive:
+            if history:
+                raise UsageError(
+                    "--history cannot be used with --recursive",
+                    hint="Ask for one path's history: `contextree get PATH --history`.",
+                )
+            _get_tree(state, path, agent, frame_type, include_metadata, combine, json_out, jsonl)
+            return
         with open_cli_workspace(state) as ws:
             print_trust_notice(state, ws)
             node = ws.get(
@@ -75,11 +105,41 @@ def get_cmd(  # noqa: PLR0917  # typer maps each option to a parameter
             )
     if json_out:
         emit_json(_node_json(node, history, include_metadata))
+    elif jsonl:
+        emit_jsonl([node], lambda n, meta: _node_json(n, history, meta), include_metadata)
     elif combine:
         texts = [e.text for e in node.frames if e.text is not None]
         sys.stdout.write(COMBINE_SEPARATOR.join(texts) + "\n")
     else:
         _print_node(state, node, include_metadata)
+
+
+def _get_tree(  # noqa: PLR0917  # the options of get_cmd that apply
+    state: CliState,
+    path: str,
+    agent: str | None,
+    frame_type: str | None,
+    include_metadata: bool,
+    combine: bool,
+    json_out: bool,
+    jsonl: bool,
+) -> None:
+    with open_cli_workspace(state) as ws:
+        print_trust_notice(state, ws)
+        nodes = ws.get_tree(path, agent=agent, frame_type=frame_type)
+
+    def node_json(node: NodeFrames, meta: bool) -> dict[str, Any]:
+        return _node_json(node, False, meta)
+
+    if json_out:
+        emit_tree_json(path, nodes, node_json, include_metadata)
+    elif jsonl:
+        emit_jsonl(nodes, node_json, include_metadata)
+    elif combine:
+        texts = [e.text for n in nodes for e in n.frames if e.text is not None]
+        sys.stdout.write(COMBINE_SEPARATOR.join(texts) + "\n")
+    else:
+        print_tree(nodes)
 
 
 def _time(record: FrameRecord) -> str:

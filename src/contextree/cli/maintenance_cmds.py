@@ -14,7 +14,14 @@ import typer
 from contextree.cli.errors import user_errors
 from contextree.cli.output import CliState, emit_json, human_bytes, plural
 from contextree.cli.workspace_open import open_cli_workspace
-from contextree.facade import PROBLEM_DESCRIPTIONS, AdoptResult, GcReport, VerifyReport
+from contextree.errors import UsageError
+from contextree.facade import (
+    PROBLEM_DESCRIPTIONS,
+    AdoptResult,
+    GcReport,
+    ProblemKind,
+    VerifyReport,
+)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print a JSON document instead of text.")]
 
@@ -35,21 +42,54 @@ def verify_cmd(
             "moved directory) when it checks out: its frames count as current again.",
         ),
     ] = False,
+    repair: Annotated[
+        bool,
+        typer.Option(
+            "--repair",
+            help="Rebuild the search index from the heads (under the writer lock), then check "
+            "again; nothing else is changed.",
+        ),
+    ] = False,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="With --repair: wait for another writer.")
+    ] = False,
 ) -> None:
-    """Check the store: frame ids, heads, history, artifacts and SQLite's integrity.
+    """Check the store: frame ids, heads, history, artifacts, the search index and SQLite's
+    integrity.
 
-    Read-only and lock-free (--adopt records the store in your user state directory). Exits 1
-    when it finds a problem.
+    Read-only and lock-free (--adopt records the store in your user state directory; --repair
+    rebuilds the search index under the writer lock). Exits 1 when it finds a problem (with
+    --repair: one that is left after the repair).
     """
     state: CliState = ctx.obj
     with user_errors(state):
+        if adopt and repair:
+            raise UsageError(
+                "--adopt and --repair cannot be used together",
+                hint="Run `contextree verify --repair` first, then `contextree verify --adopt`.",
+            )
         ws = open_cli_workspace(state)
+        fixed = ws.repair(wait=wait) if repair else None
         adoption = ws.adopt() if adopt else None
-        report = adoption.report if adoption is not None else ws.verify()
+        if fixed is not None:
+            report = fixed.after
+        else:
+            report = adoption.report if adoption is not None else ws.verify()
     if json_out:
         doc = {"workspace": str(ws.root)} | verify_json(report)
+        if fixed is not None:
+            doc["repair"] = {
+                "problems_before": verify_json(fixed.before)["problems"],
+                "indexed": fixed.indexed,
+            }
         emit_json(doc | ({"adopted": adoption.adopted} if adoption is not None else {}))
     else:
+        if fixed is not None and not state.quiet:
+            state.out.print(
+                f"Rebuilt the search index: {plural(fixed.indexed, 'head')} indexed "
+                f"({plural(fixed.before.problem_count, 'problem')} found before).",
+                markup=False,
+            )
         _print_verify(state, report)
         if adoption is not None:
             _print_adopt(state, adoption)
@@ -119,6 +159,12 @@ def _print_verify(state: CliState, report: VerifyReport) -> None:
             ".recover` can often rescue frames); to start over, move it aside and run "
             "`contextree scan` and `contextree generate`. `contextree verify` clears the refusal "
             "once the store checks out.",
+            markup=False,
+        )
+        return
+    if {group.kind for group in report.problems} == {ProblemKind.SEARCH_INDEX_OUT_OF_STEP}:
+        state.err.print(
+            "Only the search index is out of step: `contextree verify --repair` rebuilds it.",
             markup=False,
         )
         return
