@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from contextree.bootstrap import WorkspaceSetup
 
 if TYPE_CHECKING:
+    from contextree.facade.export_values import ExportCheck, ExportResult
     from contextree.facade.pack_render import ContextPack
     from contextree.facade.searching import RepairReport, SearchHit
     from contextree.facade.values import NodeFrames
@@ -141,3 +142,62 @@ class ServingMethods:
         from contextree.facade.searching import repair
 
         return repair(self._setup, examples=examples, wait=wait)
+
+    # -- export (exporting, agents_md) ----------------------------------------------------------
+
+    def export(
+        self,
+        fmt: str,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        out: str | os.PathLike[str] | None = None,
+        budget: int | None = None,
+        agent: str | None = None,
+    ) -> ExportResult:
+        """Export the frames of ``agent`` (default as in ``get``) under ``path`` (default:
+        the whole workspace) as ``fmt``:
+
+        * ``"markdown"``: one document, its sections level by level from ``path`` down; with
+          ``budget`` (tokens, by ``contextree.core.tokens.estimate_tokens``) it stops where
+          the next section would not fit and says how many it left out.
+        * ``"jsonl"``: one JSON record per node in pre-order (path, kind, node_id, size,
+          agent_id, frame_type, frame_id, text, metadata, written_at, current), one read of
+          the store whatever the size of the tree.
+        * ``"agents-md"``: each directory of ``[export] agents_md_dirs`` (those at or under
+          ``path`` when given) gets its frame in the marked block of each
+          ``[export] agents_md_files`` file, created when missing; text outside the block is
+          kept byte for byte and a file whose bytes would not change is not written. The
+          blocks are left out of those files' content hashes, so this changes no node id
+          (except where a file is created: ``ExportedFile.tree_changed``).
+
+        ``out`` (markdown and jsonl) is a file, or a directory to write ``context.md`` /
+        ``context.jsonl`` into, written atomically; the document is in ``result.text`` either
+        way. Read-only on the store. Raises ``UsageError`` for an unknown format, a budget
+        with another format or ``out`` with ``agents-md``; ``ConfigError`` for an
+        ``agents_md_dirs`` entry that is not a directory inside the workspace reached without
+        a symlink; ``WorkspaceWriteError`` for a target that is a symlink, not a regular
+        file, withheld or ignored (nothing is written then); ``FrameNotFoundError`` when a
+        directory to write has no frame; ``PathNotFoundError`` as ``get``."""
+        from contextree.facade.exporting import export
+        from contextree.facade.reading import typed_path
+
+        return export(
+            self._setup,
+            fmt,
+            None if path is None else typed_path(path),
+            out=None if out is None else Path(out),
+            budget=budget,
+            agent=agent,
+            cwd=self._cwd,
+        )
+
+    def export_check(self) -> ExportCheck:
+        """Whether every marked block ``export --format agents-md`` keeps is up to date: scans
+        the workspace now into a throwaway store (the workspace's own store is neither needed
+        nor touched, so it works in a fresh clone) and compares each block's node id with its
+        directory's id. ``result.ok`` is False when a block is stale, missing or unreadable
+        (``result.problems`` names them). Writes nothing. Raises ``ConfigError`` for an
+        ``agents_md_dirs`` entry that is not a directory inside the workspace."""
+        from contextree.facade.agents_md import export_check
+
+        return export_check(self._setup)

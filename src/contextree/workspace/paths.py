@@ -121,6 +121,15 @@ def explain_missing(rel: bytes, *, root: Path, options: IgnoreOptions) -> PathNo
     )
 
 
+def skipped_by_scan(
+    rel: bytes, *, root: Path, options: IgnoreOptions, is_dir: bool = False
+) -> PathNotFoundError | None:
+    """Why a scan would skip ``rel`` (workspace-relative; it need not exist): never scanned,
+    ignored (naming the rule's source) or inside a virtual environment; None when it would
+    be scanned. Reads the ignore files along the path, nothing else."""
+    return _skipped(os.fsencode(root), rel, is_dir, options)
+
+
 def _skipped(
     root: bytes, rel: bytes, is_dir: bool, options: IgnoreOptions
 ) -> PathNotFoundError | None:
