@@ -33,6 +33,7 @@ _COMMANDS: dict[str, tuple[str, ...]] = {
     "get": ("get_cmds",),
     "search": ("search_cmds",),
     "pack": ("pack_cmds",),
+    "export": ("export_cmds",),
     "generate": ("generate_cmds",),
     "regenerate": ("generate_cmds",),
     "verify": ("maintenance_cmds",),
