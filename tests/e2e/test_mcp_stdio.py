@@ -102,7 +102,7 @@ async def test_every_tool_answers_with_freshness_and_stdout_is_only_protocol(
     assert [c["path"] for c in kids["children"]] == ["src/app.py", "src/util.py"]
     assert [c["on_disk"] for c in kids["children"]] == ["unchanged", "unchanged"]
     assert all(c["frame"]["current"] for c in kids["children"])
-    assert kids["changed"] == [] and kids["scanned_at"] is not None
+    assert kids["stale"] == [] and kids["scanned_at"] is not None
 
     hits = answer_data(found)["hits"]
     assert hits[0]["path"] == "src/util.py"
@@ -133,7 +133,7 @@ async def test_an_edited_file_is_served_as_changed_on_disk(generated: Path, tmp_
     assert (frame["frames"][0]["current"], frame["frames"][0]["fresh"]) == (True, False)
     assert "changed since this frame was written" in frame["note"]
     assert "contextree generate" in frame["note"]  # read-only: no refresh to point at
-    assert kids["changed"] == ["src/app.py"]
+    assert kids["stale"] == ["src/app.py"]
     assert pack["stale"] == ["src/app.py"]
 
 

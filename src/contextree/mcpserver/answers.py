@@ -107,9 +107,10 @@ def node_json(node: NodeFrames, *, can_refresh: bool) -> dict[str, Any]:
 def children_json(
     path: str, children: Iterable[NodeFrames], *, can_refresh: bool
 ) -> dict[str, Any]:
-    """A directory's children, each with its newest frame, and which of them changed."""
+    """A directory's children, each with its newest frame, and which of them are stale
+    (changed or gone on disk since the last scan, or without a current frame)."""
     entries: list[dict[str, Any]] = []
-    changed: list[str] = []
+    stale: list[str] = []
     scanned_at: dt.datetime | None = None
     for child in children:
         on_disk = str(child.on_disk)
@@ -125,18 +126,18 @@ def children_json(
                 "frame": frame_json(head, on_disk) if head is not None else None,
             }
         )
-        if on_disk in _STALE_STATES or (head is not None and not head.current):
-            changed.append(child.path)
+        if on_disk in _STALE_STATES or head is None or not head.current:
+            stale.append(child.path)
     answer: dict[str, Any] = {
         "path": path,
         "scanned_at": iso(scanned_at),
         "children": entries,
-        "changed": changed,
+        "stale": stale,
     }
-    if changed:
+    if stale:
         todo = "call refresh on the path" if can_refresh else "run `contextree generate`"
         answer["note"] = (
-            f"{len(changed)} of these changed since the last scan or lack a current frame; "
+            f"{len(stale)} of these changed since the last scan or lack a current frame; "
             f"their frames may be out of date ({todo})."
         )
     return answer
