@@ -40,7 +40,7 @@ TABLE = "frame_search"
 MARK_START = "«"
 MARK_END = "»"
 #: Tokens of context in a snippet (FTS5 allows at most 64).
-SNIPPET_TOKENS = 12
+SNIPPET_TOKENS = 24
 #: Weights of the path and body columns in the bm25 rank: a hit in the path counts double.
 _WEIGHTS = (2.0, 1.0)
 _IDS_PER_QUERY = 500
