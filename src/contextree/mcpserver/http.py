@@ -162,6 +162,7 @@ async def serve_http(server: Any, options: HttpOptions) -> None:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((options.host, options.port))
+        sock.listen(128)  # connections made from now on wait in the backlog, never refused
     except OSError as exc:
         sock.close()
         raise UsageError(
