@@ -48,8 +48,10 @@ def http_server(
 ) -> Iterator[tuple[str, int]]:
     """``contextree mcp --http --port 0 ARGS``; yields the URL and the port it printed."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "contextree", "-w", str(workspace), "mcp", "--http"]
-        + ["--port", "0", *args],
+        [
+            *(sys.executable, "-m", "contextree", "-w", str(workspace)),
+            *("mcp", "--http", "--port", "0", *args),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
