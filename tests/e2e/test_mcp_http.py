@@ -112,10 +112,8 @@ def test_a_foreign_host_or_origin_is_refused(generated: Path) -> None:
 
 async def test_with_token_env_a_missing_or_wrong_bearer_is_refused(generated: Path) -> None:
     token = "t0ken-for-the-test-0123456789"
-    env = {"MCP_TEST_TOKEN": token}
-    with http_server(
-        generated, "--allow-generate", "--token-env", "MCP_TEST_TOKEN", env=env
-    ) as (url, port):
+    args = ("--allow-generate", "--token-env", "MCP_TEST_TOKEN")
+    with http_server(generated, *args, env={"MCP_TEST_TOKEN": token}) as (url, port):
         missing = post(port, {"Host": f"127.0.0.1:{port}"})
         wrong = post(port, {"Host": f"127.0.0.1:{port}", "Authorization": "Bearer nope"})
         async with (
