@@ -24,12 +24,12 @@ def register(app: typer.Typer) -> None:
 
 def search_cmd(  # noqa: PLR0917  # typer maps each option to a parameter
     ctx: typer.Context,
-    query: Annotated[
-        str,
+    words: Annotated[
+        list[str],
         typer.Argument(
-            metavar="QUERY",
+            metavar="QUERY...",
             help="Words to find in paths and frame texts (all must match; the last one also "
-            "as a prefix).",
+            "as a prefix). Put `--` before a word that starts with '-'.",
         ),
     ],
     path: Annotated[
@@ -46,6 +46,7 @@ def search_cmd(  # noqa: PLR0917  # typer maps each option to a parameter
 ) -> None:
     """Search the frames of the last scan's files and directories, best match first."""
     state: CliState = ctx.obj
+    query = " ".join(words)
     with user_errors(state), open_cli_workspace(state) as ws:
         print_trust_notice(state, ws)
         hits = ws.search(query, path_prefix=path, limit=limit, agent=agent)
