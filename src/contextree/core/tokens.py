@@ -35,7 +35,7 @@ _RANDOM_PER_TEN = 9
 _RANDOM_MIN_LENGTH = 5
 _WORD_LENGTH = 3
 #: Words of natural languages and code are at least this share vowels (``aeiouy``).
-_VOWELS_PER_TEN = 3
+_VOWELS_PER_TEN = 2
 #: The estimate is never below the UTF-8 length over this.
 _BYTES_PER_TOKEN = 3
 
