@@ -181,4 +181,4 @@ def test_any_blocks_any_budget_estimate_within_budget(
 
 def test_block_segments_end_with_a_newline() -> None:
     for fmt in ("md", "json", "xml"):
-        assert block_segment(_block("child", "x", "no newline"), fmt).endswith("\n")  # type: ignore[arg-type]
+        assert block_segment(_block("child", "x", "no newline"), fmt).endswith("\n")
