@@ -14,7 +14,8 @@ carries the node's head as last scanned; a node without a frame has ``frame_id``
 and ``written_at`` null, empty ``metadata`` and ``current`` false). ``markdown`` is one
 document: a title, then one section per node that has a frame, level by level from the
 exported path down (its directories and files by depth, then by path), each headed by the
-path and kind with the node and frame ids in an HTML comment. With a ``budget`` (tokens, by
+path and kind with the node and frame ids in an HTML comment (the frame's own headings are
+moved two levels down, so they sit below the section's). With a ``budget`` (tokens, by
 ``core.tokens.estimate_tokens``) sections are added in that order while the whole stays within
 it, and a last line says how many were left out.
 """
@@ -22,6 +23,7 @@ it, and a last line says how many were left out.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -45,6 +47,8 @@ from contextree.workspace.paths import resolve_typed_path
 from contextree.workspace.safe_write import replace_file
 
 _SUFFIX = {"markdown": "md", "jsonl": "jsonl"}
+#: A markdown heading a section's frame text may hold (four levels: two more still exist).
+_HEADING = re.compile(r"#{1,4} ")
 
 
 def check_format(fmt: str) -> ExportFormat:
@@ -206,11 +210,25 @@ def markdown_document(
 def _section(node: NodeContext, record: FrameRecord) -> str:
     kind = "directory" if str(node.kind) == "dir" else "file"
     text = (record.text if record.text is not None else "(frame content is not UTF-8)").rstrip()
+    text = _demoted(text)
     return (
         f"## `{display_path(node.path)}` ({kind})\n\n"
         f"<!-- node {node.node_id.hex()} frame {record.frame_id} -->\n\n"
         f"{text}\n"
     )
+
+
+def _demoted(text: str) -> str:
+    """``text`` with its markdown headings two levels down (outside code fences), so a
+    frame's own ``#`` and ``##`` sit below the document's sections."""
+    lines = text.split("\n")
+    fenced = False
+    for index, line in enumerate(lines):
+        if line.lstrip().startswith(("```", "~~~")):
+            fenced = not fenced
+        elif not fenced and _HEADING.match(line):
+            lines[index] = "##" + line
+    return "\n".join(lines)
 
 
 def _omission_note(count: int, budget: int) -> str:
