@@ -36,6 +36,8 @@ if TYPE_CHECKING:
     )
     from contextree.facade import (
         ContextPack,
+        ExportCheck,
+        ExportResult,
         FrameRecord,
         NodeFrames,
         Workspace,
@@ -48,6 +50,8 @@ __all__ = [
     "ConfigError",
     "ContextPack",
     "ContextreeError",
+    "ExportCheck",
+    "ExportResult",
     "FrameNotFoundError",
     "FrameRecord",
     "NodeFrames",
@@ -63,7 +67,17 @@ __all__ = [
     "open_workspace",
 ]
 
-_FACADE = frozenset({"ContextPack", "FrameRecord", "NodeFrames", "Workspace", "open_workspace"})
+_FACADE = frozenset(
+    {
+        "ContextPack",
+        "ExportCheck",
+        "ExportResult",
+        "FrameRecord",
+        "NodeFrames",
+        "Workspace",
+        "open_workspace",
+    }
+)
 _ERRORS = frozenset(__all__) - _FACADE - {"__version__"}
 
 

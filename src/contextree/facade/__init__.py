@@ -28,6 +28,7 @@ if TYPE_CHECKING:
         AgentRole,
         ProfileCheck,
     )
+    from contextree.facade.export_values import BlockCheck, ExportCheck, ExportedFile, ExportResult
     from contextree.facade.frame_report import FrameReport
     from contextree.facade.pack_render import ContextPack, PackBlock, PackOmission
     from contextree.facade.provider_profiles import (
@@ -70,6 +71,10 @@ _LAZY = {
     "RepairReport": "contextree.facade.searching",
     "SearchHit": "contextree.facade.searching",
     "FrameReport": "contextree.facade.frame_report",
+    "BlockCheck": "contextree.facade.export_values",
+    "ExportCheck": "contextree.facade.export_values",
+    "ExportResult": "contextree.facade.export_values",
+    "ExportedFile": "contextree.facade.export_values",
     "ContextPack": "contextree.facade.pack_render",
     "PackBlock": "contextree.facade.pack_render",
     "PackOmission": "contextree.facade.pack_render",
@@ -96,7 +101,11 @@ __all__ = [
     "AgentList",
     "AgentProfile",
     "AgentRole",
+    "BlockCheck",
     "ContextPack",
+    "ExportCheck",
+    "ExportResult",
+    "ExportedFile",
     "FrameRecord",
     "FrameReport",
     "GcReport",
