@@ -2,7 +2,7 @@
 
 Usage::
 
-    .venv/bin/python bench/bench_export.py [--files N] [--rounds R] [--out bench/results/export.json]
+    .venv/bin/python bench/bench_export.py [--files N] [--rounds R] [--out FILE.json]
 
 Builds a flat-ish tree of N small Python files (default 2,700, in directories of 30: about
 3,000 nodes with the directories), generates it once with the offline structural provider,
@@ -55,10 +55,10 @@ def main(argv: list[str]) -> int:
             results: dict[str, list[float]] = {"jsonl": [], "markdown": []}
             nodes = 0
             for _ in range(ns.rounds):
-                for fmt in results:
+                for fmt, times in results.items():
                     started = time.perf_counter()
                     result = ws.export(fmt)
-                    results[fmt].append(time.perf_counter() - started)
+                    times.append(time.perf_counter() - started)
                     if fmt == "jsonl":
                         nodes = result.nodes
                         assert result.without_frame == 0

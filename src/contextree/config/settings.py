@@ -104,6 +104,10 @@ class ProviderSettings(BaseModel):
     )
 
 
+def _default_agents_md_files() -> list[Literal["AGENTS.md", "CLAUDE.md"]]:
+    return ["AGENTS.md"]
+
+
 class ExportSettings(BaseModel):
     """What `contextree export --format agents-md` writes, and where."""
 
@@ -118,7 +122,7 @@ class ExportSettings(BaseModel):
         ),
     )
     agents_md_files: list[Literal["AGENTS.md", "CLAUDE.md"]] = Field(
-        default_factory=lambda: ["AGENTS.md"],
+        default_factory=_default_agents_md_files,
         min_length=1,
         description=(
             "Files written in each of agents_md_dirs: AGENTS.md, CLAUDE.md or both. Their "
