@@ -208,9 +208,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         name="search index",
         # One FTS5 row per head (rowid = the head's generation id): its path and frame text,
         # kept in step with the heads by every statement that moves one (store.search_index).
+        # Prefix indexes of 2 and 3 characters make short prefix queries (the last word of
+        # every query is one) cheap.
         script="""
         CREATE VIRTUAL TABLE frame_search USING fts5(
-            path, body, tokenize = 'unicode61 remove_diacritics 2'
+            path, body, prefix = '2 3', tokenize = 'unicode61 remove_diacritics 2'
         );
         """,
         fill=search_index.rebuild,

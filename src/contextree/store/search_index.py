@@ -33,8 +33,8 @@ from typing import Any
 
 from contextree.core.tree import display_path
 
-#: The table (created by migration 5: ``fts5(path, body, tokenize = 'unicode61
-#: remove_diacritics 2')``).
+#: The table (created by migration 5: ``fts5(path, body, prefix = '2 3', tokenize =
+#: 'unicode61 remove_diacritics 2')``).
 TABLE = "frame_search"
 #: Marks around the matched terms in a snippet.
 MARK_START = "«"
@@ -153,42 +153,88 @@ def search(
     limit: int,
 ) -> list[SearchRow]:
     """The best ``limit`` heads matching ``expression`` (from ``match_expression``), ranked by
-    bm25 (lower is better), only heads of nodes in the current tree, optionally under
-    ``path_prefix`` (that path and everything below it) and of one agent."""
-    clauses = ["frame_search MATCH :expr"]
-    params: dict[str, object] = {"expr": expression, "limit": limit}
-    if path_prefix:
-        clauses.append("(e.path = :p OR (e.path >= :lo AND e.path < :hi))")
-        # Paths below p sort between p + "/" and p + "0" ("0" is the byte after "/").
-        params |= {"p": path_prefix, "lo": path_prefix + b"/", "hi": path_prefix + b"0"}
-    if agent_id is not None:
-        clauses.append("g.agent_id = :agent")
-        params["agent"] = agent_id
+    bm25 (lower is better; ties by path), only heads of nodes in the current tree, optionally
+    under ``path_prefix`` (that path and everything below it) and of one agent.
+
+    The index ranks alone first (joining every match to the heads and the tree costs more
+    than ranking it), in growing windows of its best rows, each filtered in one query, until
+    ``limit`` pass or the matches run out; a last window joins everything. Snippets are made
+    for the rows returned only (``snippet()`` re-reads and re-tokenizes a row's text)."""
     weights = ", ".join(str(w) for w in _WEIGHTS)
-    sql = (
-        f"SELECT e.path, g.node_id, g.frame_id, g.agent_id, g.frame_type, "  # noqa: S608  # fixed fragments
-        f"bm25(frame_search, {weights}) AS score, "
-        f"snippet(frame_search, -1, '{MARK_START}', '{MARK_END}', '…', {SNIPPET_TOKENS}), e.sig "
-        "FROM frame_search "
-        "JOIN generations AS g ON g.id = frame_search.rowid "
-        "JOIN heads AS h ON h.node_id = g.node_id AND h.agent_id = g.agent_id "
-        "AND h.frame_type = g.frame_type AND h.generation_id = g.id "
-        "JOIN entries AS e ON e.node_id = g.node_id "
-        f"WHERE {' AND '.join(clauses)} ORDER BY score, e.path LIMIT :limit"
-    )
+    found: dict[int, tuple[float, Sequence[Any]]] = {}
+    for window in (limit * 2 + 30, limit * 20 + 300, None):
+        ranked = conn.execute(
+            f"SELECT rowid, bm25(frame_search, {weights}) AS score FROM frame_search "  # noqa: S608  # fixed fragment
+            "WHERE frame_search MATCH ? ORDER BY score LIMIT ?",
+            (expression, -1 if window is None else window),
+        ).fetchall()
+        scores = {int(r[0]): float(r[1]) for r in ranked}
+        found = {
+            int(row[0]): (scores[int(row[0])], row)
+            for row in _current_heads(conn, list(scores), path_prefix, agent_id)
+        }
+        if len(found) >= limit or window is None or len(ranked) < window:
+            break
+    best = sorted(found.items(), key=lambda item: (item[1][0], item[1][1][1]))[:limit]
+    snippets = _snippets(conn, expression, [gid for gid, _ in best])
     return [
         SearchRow(
-            path=r[0],
-            node_id=r[1],
-            frame_id=r[2],
-            agent_id=r[3],
-            frame_type=r[4],
-            score=float(r[5]),
-            snippet=str(r[6]),
-            sig=r[7],
+            path=row[1],
+            node_id=row[2],
+            frame_id=row[3],
+            agent_id=row[4],
+            frame_type=row[5],
+            score=score,
+            snippet=snippets.get(gid, ""),
+            sig=row[6],
         )
-        for r in conn.execute(sql, params)
+        for gid, (score, row) in best
     ]
+
+
+def _current_heads(
+    conn: sqlite3.Connection,
+    generation_ids: Sequence[int],
+    path_prefix: bytes | None,
+    agent_id: str | None,
+) -> Iterator[Sequence[Any]]:
+    """(generation id, path, node, frame, agent, frame type, sig) of those generations that
+    set a head of a node in the current tree (under ``path_prefix``, of ``agent_id``)."""
+    clauses = []
+    params: list[object] = []
+    if path_prefix:
+        # Paths below p sort between p + "/" and p + "0" ("0" is the byte after "/").
+        clauses.append(" AND (e.path = ? OR (e.path >= ? AND e.path < ?))")
+        params += [path_prefix, path_prefix + b"/", path_prefix + b"0"]
+    if agent_id is not None:
+        clauses.append(" AND g.agent_id = ?")
+        params.append(agent_id)
+    for start in range(0, len(generation_ids), _IDS_PER_QUERY):
+        chunk = list(generation_ids[start : start + _IDS_PER_QUERY])
+        marks = ", ".join("?" * len(chunk))
+        yield from conn.execute(
+            "SELECT g.id, e.path, g.node_id, g.frame_id, g.agent_id, g.frame_type, e.sig "  # noqa: S608  # fixed fragments, ?s
+            "FROM generations AS g "
+            "JOIN heads AS h ON h.node_id = g.node_id AND h.agent_id = g.agent_id "
+            "AND h.frame_type = g.frame_type AND h.generation_id = g.id "
+            f"JOIN entries AS e ON e.node_id = g.node_id WHERE g.id IN ({marks})"
+            + "".join(clauses),
+            [*chunk, *params],
+        )
+
+
+def _snippets(
+    conn: sqlite3.Connection, expression: str, generation_ids: Sequence[int]
+) -> dict[int, str]:
+    if not generation_ids:
+        return {}
+    marks = ", ".join("?" * len(generation_ids))
+    rows = conn.execute(
+        f"SELECT rowid, snippet(frame_search, -1, '{MARK_START}', '{MARK_END}', '…', "  # noqa: S608  # fixed fragments, ?s
+        f"{SNIPPET_TOKENS}) FROM frame_search WHERE frame_search MATCH ? AND rowid IN ({marks})",
+        [expression, *generation_ids],
+    )
+    return {int(r[0]): str(r[1]) for r in rows}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
