@@ -469,10 +469,13 @@ def subtree_sizes(dirs: list[Dir], files: list[tuple[str, int]]) -> dict[str, in
 
 
 def by_depth_sample(rng: random.Random, nodes: list[Node], count: int) -> list[Node]:
-    """``count`` nodes, the depth of each drawn uniformly among the depths present."""
+    """``count`` nodes, the depth of each drawn uniformly among the depths present, the root
+    and the files beside it left out (drawn that way the root would be one dir target in ten
+    and its handful of files one file target in ten; each is added once instead)."""
     groups: dict[int, list[Node]] = {}
     for n in nodes:
-        groups.setdefault(n.depth, []).append(n)
+        if n.depth > (1 if n.kind == "file" else 0):
+            groups.setdefault(n.depth, []).append(n)
     depths = sorted(groups)
     return [rng.choice(groups[rng.choice(depths)]) for _ in range(count)]
 
@@ -530,7 +533,9 @@ def measure_pack(ws: Any, targets: list[Node]) -> dict[str, Any]:
     series: dict[str, list[float]] = {"default": [], "default+render": [],
                                       "budget": [], "budget+render": []}  # fmt: skip
     refused, estimates = 0, {"default": [], "budget": []}
+    per_target: list[tuple[Node, float]] = []  # (target, slower of the two packs + render)
     for n in targets:
+        slowest = 0.0
         for key, budget in (("default", None), ("budget", PACK_BUDGET)):
             try:
                 started = time.perf_counter()
@@ -544,6 +549,8 @@ def measure_pack(ws: Any, targets: list[Node]) -> dict[str, Any]:
             series[key].append(built - started)
             series[f"{key}+render"].append(rendered - started)
             estimates[key].append(pack.estimate)
+            slowest = max(slowest, rendered - started)
+        per_target.append((n, slowest))
     out: dict[str, Any] = {"targets": len(targets), "budget": PACK_BUDGET, "refused": refused}
     for key, values in series.items():
         out[key] = summary_ms(values)
@@ -554,6 +561,17 @@ def measure_pack(ws: Any, targets: list[Node]) -> dict[str, Any]:
     print(f"  pack token estimates: default p50 {out['default_estimate_tokens']['p50']:,},"
           f" max {out['default_estimate_tokens']['max']:,}; budget {PACK_BUDGET:,}:"
           f" p50 {out['budget_estimate_tokens']['p50']:,}; refused {refused}")  # fmt: skip
+    # Where the slow ones are: by kind, without the root, and the slowest targets.
+    for label, keep in (("files", lambda x: x.kind == "file"), ("dirs", lambda x: x.kind == "dir"),
+                        ("without the root", lambda x: x.path != "")):  # fmt: skip
+        values = [t for x, t in per_target if keep(x)]
+        out[f"slower of the two, {label}"] = s = summary_ms(values)
+        print(fmt_summary(f"pack (slower of the two) {label}", s))
+    out["slowest"] = [{"path": x.path, "kind": x.kind, "depth": x.depth, "ms": t * 1e3}
+                      for x, t in sorted(per_target, key=lambda r: -r[1])[:8]]  # fmt: skip
+    for row in out["slowest"]:
+        print(f"    slow pack: {row['ms']:8.1f} ms  {row['kind']:4} depth {row['depth']:2}"
+              f"  {row['path'] or '<root>'}")  # fmt: skip
     return out
 
 
@@ -627,6 +645,9 @@ def measure_search(ws: Any, queries: list[Query]) -> dict[str, Any]:
     slowest = sorted(rows, key=lambda r: -r[1])[:5]
     out["slowest"] = [{"query": q.text, "kind": q.kind, "prefix": q.prefix, "ms": t * 1e3,
                        "hits": h} for q, t, h in slowest]  # fmt: skip
+    for row in out["slowest"]:
+        print(f"    slow search: {row['ms']:8.1f} ms  {row['kind']:9} {row['query']!r}"
+              f" prefix={row['prefix']!r} hits={row['hits']}")  # fmt: skip
     return out
 
 
@@ -717,6 +738,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     pack_targets = by_depth_sample(rng, file_nodes, n // 2) + by_depth_sample(
         rng, dir_nodes, n // 2
     )
+    pack_targets[-1] = Node("", "dir", 0)  # the root, once
+    pack_targets[0] = next(x for x in file_nodes if x.depth == 1)  # a file beside it, once
     rng.shuffle(pack_targets)
     get_targets = rng.sample(nodes, min(n, len(nodes)))
     repeats = 3 if args.files > 20_000 else 5
