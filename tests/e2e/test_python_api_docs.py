@@ -66,8 +66,13 @@ def test_every_example_of_the_python_api_guide_runs(workspace: Path) -> None:
     assert out[2].startswith("code-analyzer ")
     assert out[4].splitlines()[1] == "3 True"  # 3 files; nothing changed since the scan
     assert out[4].splitlines()[2] == "True 0"  # a healthy store, nothing to collect
-    assert "not found:" in out[5] and "what to do:" in out[5]
-    assert "untrusted: []" in out[6]
+    served = out[5].splitlines()
+    assert served[0] == "True ['target', 'ancestor']"
+    assert served[1] == "3 ['src/app.py', 'src/util.py']"  # src and its two files
+    assert served[2] == "src/util.py"
+    assert served[3] == "True"
+    assert "not found:" in out[6] and "what to do:" in out[6]
+    assert "untrusted: []" in out[7]
 
 
 def test_the_readme_python_section_runs_in_under_ten_lines(workspace: Path) -> None:
