@@ -13,8 +13,7 @@ opened read-only, never locked; an unadopted store serves nothing, as for ``get`
 from __future__ import annotations
 
 import re
-from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from contextree.api import ContextApi, NodeView, WrittenFrame
@@ -75,10 +74,7 @@ def build_pack(
             cwd=cwd if cwd is not None else setup.layout.root,
             options=ignore_options(setup.settings),
         )
-        around = rows.subtree(
-            target.path if target.kind == NodeKind.DIR else parent_path(target.path)
-        )
-        related = _related(target, around, rows)
+        related = _related(target, rows)
         states = disk_states(setup.layout.root, rows, [node.path for node, _ in related])
         reader = _FrameReader(context_api(store, agents), chosen.id)
         frames = reader.frames([node for node, _ in related])
@@ -103,11 +99,11 @@ def build_pack(
     )
 
 
-def _related(
-    target: TreeNode, around: Sequence[TreeNode], rows: TreeRows
-) -> list[tuple[TreeNode, PackRole]]:
-    """(node, role) in priority order. ``around`` is the subtree of the target (a directory)
-    or of its parent (a file), from which children, siblings and subtree sizes are taken."""
+def _related(target: TreeNode, rows: TreeRows) -> list[tuple[TreeNode, PackRole]]:
+    """(node, role) in priority order: the target, its ancestors nearest first, then the
+    children of a directory (or the siblings of a file), largest subtree first, then by path.
+    Subtree sizes are counted by the store, one indexed range count per child directory, so
+    a pack of the root reads its children, not the whole tree."""
     out: list[tuple[TreeNode, PackRole]] = [(target, "target")]
     ancestors = _ancestor_paths(target.path)
     found = {p: rows.entry(p) for p in ancestors}
@@ -118,9 +114,8 @@ def _related(
         base, role, skip = parent_path(target.path), "sibling", target.path
     else:
         return out
-    sizes = _subtree_sizes(around, base)
-    near = [n for n in around if n.path != base and parent_path(n.path) == base
-            and n.path != skip]  # fmt: skip
+    near = [n for n in rows.children(base) if n.path != skip]
+    sizes = {n.path: rows.subtree_size(n.path) if n.kind == NodeKind.DIR else 1 for n in near}
     near.sort(key=lambda n: (-sizes[n.path], n.path))
     out.extend((n, "child" if role == "child" else "sibling") for n in near)
     return out
@@ -133,18 +128,6 @@ def _ancestor_paths(path: bytes) -> list[bytes]:
         path = parent_path(path)
         out.append(path)
     return out
-
-
-def _subtree_sizes(nodes: Iterable[TreeNode], base: bytes) -> Counter[bytes]:
-    """Direct child of ``base`` -> how many nodes its subtree holds (itself included)."""
-    sizes: Counter[bytes] = Counter()
-    start = len(base) + 1 if base else 0
-    for node in nodes:
-        if node.path == base or (base and not node.path.startswith(base + b"/")):
-            continue
-        cut = node.path.find(b"/", start)
-        sizes[node.path if cut < 0 else node.path[:cut]] += 1
-    return sizes
 
 
 class _FrameReader:

@@ -303,6 +303,17 @@ class TreeRows:
         ).fetchall()
         return [_entry(r) for r in rows]
 
+    def subtree_size(self, path: bytes) -> int:
+        """How many entries the subtree at ``path`` holds, itself included (one indexed range
+        count: no row is read into Python)."""
+        if not path:
+            return int(self.conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0])
+        row = self.conn.execute(
+            "SELECT COUNT(*) FROM entries WHERE path = ? OR (path >= ? AND path < ?)",
+            (path, path + b"/", path + b"0"),
+        ).fetchone()
+        return int(row[0])
+
     def subtree(self, path: bytes) -> list[TreeNode]:
         """The entry at ``path`` and every entry below it (all of them for the root)."""
         if not path:
