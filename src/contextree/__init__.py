@@ -40,6 +40,7 @@ if TYPE_CHECKING:
         ExportResult,
         FrameRecord,
         NodeFrames,
+        SearchHit,
         Workspace,
         open_workspace,
     )
@@ -58,6 +59,7 @@ __all__ = [
     "PathNotFoundError",
     "ProviderError",
     "RuntimeFailure",
+    "SearchHit",
     "UntrustedWorkspaceError",
     "UsageError",
     "Workspace",
@@ -74,6 +76,7 @@ _FACADE = frozenset(
         "ExportResult",
         "FrameRecord",
         "NodeFrames",
+        "SearchHit",
         "Workspace",
         "open_workspace",
     }
