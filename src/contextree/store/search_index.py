@@ -162,7 +162,15 @@ def search(
     for the rows returned only (``snippet()`` re-reads and re-tokenizes a row's text)."""
     weights = ", ".join(str(w) for w in _WEIGHTS)
     found: dict[int, tuple[float, Sequence[Any]]] = {}
-    for window in (limit * 2 + 30, limit * 20 + 300, None):
+    narrowed = _under_prefix(conn, expression, path_prefix, weights) if path_prefix else None
+    if narrowed is not None:
+        # Few rows have the prefix's words in their path: the index ranks just those.
+        scores = narrowed
+        found = {
+            int(row[0]): (scores[int(row[0])], row)
+            for row in _current_heads(conn, list(scores), path_prefix, agent_id)
+        }
+    for window in () if narrowed is not None else (limit * 2 + 30, limit * 20 + 300, None):
         ranked = conn.execute(
             f"SELECT rowid, bm25(frame_search, {weights}) AS score FROM frame_search "  # noqa: S608  # fixed fragment
             "WHERE frame_search MATCH ? ORDER BY score LIMIT ?",
@@ -190,6 +198,30 @@ def search(
         )
         for gid, (score, row) in best
     ]
+
+
+#: At most this many rows are ranked one by one when a path prefix narrows a search; a prefix
+#: that most of the tree shares is searched like no prefix at all.
+_NARROW_CAP = 2_000
+
+
+def _under_prefix(
+    conn: sqlite3.Connection, expression: str, path_prefix: bytes, weights: str
+) -> dict[int, float] | None:
+    """rowid -> bm25 of the rows matching ``expression`` whose path also holds the words of
+    ``path_prefix`` in order (a superset of the rows under it), or None when the prefix has no
+    word or more than ``_NARROW_CAP`` rows match. The prefix's words count in the rank too,
+    a little more for paths nearer the prefix; the rows found are exactly the full query's."""
+    words = display_path(path_prefix)
+    if not _WORD.search(words):
+        return None
+    narrowed = f'({expression}) AND path : "{words.replace(chr(34), chr(34) * 2)}"'
+    rows = conn.execute(
+        f"SELECT rowid, bm25(frame_search, {weights}) FROM frame_search "  # noqa: S608  # fixed fragment
+        "WHERE frame_search MATCH ? LIMIT ?",
+        (narrowed, _NARROW_CAP + 1),
+    ).fetchall()
+    return None if len(rows) > _NARROW_CAP else {int(r[0]): float(r[1]) for r in rows}
 
 
 def _current_heads(
