@@ -433,8 +433,9 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Run]:
                 entry: Any,
                 agent: Any,
                 child_heads: Any = None,
+                **options: Any,
             ) -> CollectedPrompt:
-                result = await original(self, request, entry, agent, child_heads)
+                result = await original(self, request, entry, agent, child_heads, **options)
                 collected[request.path.decode("utf-8", "backslashreplace")] = result
                 return result
 

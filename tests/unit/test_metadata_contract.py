@@ -42,7 +42,13 @@ GENERATED_KEYS = {
 }
 
 #: Keys a generated frame carries only when they apply.
-OPTIONAL_KEYS = {"redactions", "truncated_bytes"}
+OPTIONAL_KEYS = {
+    "redactions",
+    "truncated_bytes",
+    "content_bytes_kept",
+    "content_bytes_total",
+    "children_trimmed",
+}
 
 #: One realistic-looking (fake) credential per pattern class, in CREDENTIAL_PATTERNS order.
 CREDENTIALS = {

@@ -108,6 +108,30 @@ _KEYS: tuple[MetadataKey, ...] = (
         required=False,
     ),
     _key(
+        "content_bytes_kept",
+        Domain.GENERATION,
+        ValueFormat.COUNT,
+        "Bytes of the file the prompt carried, when it was cut (by prompt_file_cap or to fit "
+        "the provider's context window; only when prompts were fitted to a window).",
+        required=False,
+    ),
+    _key(
+        "content_bytes_total",
+        Domain.GENERATION,
+        ValueFormat.COUNT,
+        "Bytes of the whole file, when the prompt carried only part of it.",
+        required=False,
+    ),
+    _key(
+        "children_trimmed",
+        Domain.GENERATION,
+        ValueFormat.COUNT,
+        "Children whose frames were cut or left out of a directory's prompt to fit the "
+        "directory context budget or the provider's context window (only when any were and "
+        "prompts were fitted to a window).",
+        required=False,
+    ),
+    _key(
         "redactions",
         Domain.GENERATION,
         ValueFormat.TEXT,

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from contextree.config.toml_file import read_toml_file
 from contextree.errors import ProviderConfigError
@@ -112,6 +112,21 @@ class ProviderProfile(BaseModel):
     requests_per_minute: int | None = Field(default=None, ge=1)
     tokens_per_minute: int | None = Field(default=None, ge=1)
     max_concurrency: int | None = Field(default=None, ge=1)
+    #: The model's context window in tokens (prompt and reply together); set, contextree
+    #: fits every prompt to it. Unset, a window the server reports is used if it says one.
+    context_window: int | None = Field(default=None, ge=1)
+    #: Tokens of the window kept free for the reply when prompts are fitted (default: the
+    #: profile's max_tokens, else a quarter of the window, at most 1,024).
+    reply_reserve: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _window(self) -> ProviderProfile:
+        window, reserve = self.context_window, self.reply_reserve
+        if window is not None and reserve is not None and reserve >= window:
+            raise ValueError(
+                f"reply_reserve ({reserve}) must be smaller than context_window ({window})"
+            )
+        return self
 
     @field_validator("name")
     @classmethod

@@ -38,6 +38,9 @@ class CompletionOptions:
     frequency_penalty: float | None = None
     presence_penalty: float | None = None
     seed: int | None = None
+    #: The context window the prompt was fitted to (Ollama's ``num_ctx``; other formats
+    #: have no such option and leave it out).
+    context_window: int | None = None
 
     def merged(self, override: CompletionOptions | None) -> CompletionOptions:
         """These options with every field that ``override`` sets replaced by its value."""

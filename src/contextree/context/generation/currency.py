@@ -6,7 +6,11 @@ provider's name and configured model, and, for a directory, its children's curre
 child-name order and the directory context budget when it is not the default (so heads made
 with the default stay current across the upgrade that added it), and whether redaction was off
 (only then: heads made before redaction existed stay current, while switching it off, or back
-on, regenerates). ``CurrencyKeys`` computes it, and nothing else decides currency: the plan
+on, regenerates), and the provider profile's ``context_window`` and ``reply_reserve`` when
+set (they decide how much of a file or of the children's frames the prompt carries; unset,
+they add nothing, so heads made before they existed stay current; a window the server
+reports is not part of the key: it is a fact of the server, like the model's weights).
+``CurrencyKeys`` computes it, and nothing else decides currency: the plan
 (``build_plan``; ``status`` counts current frames through it, with ``frame_coverage``) and
 ``prepare`` (``Orchestrator.input_key``) call it. ``input_key()`` gives the same key for one
 node at a time; only the tests call it. It reads no file contents: every input is an id, a
@@ -59,7 +63,11 @@ class CurrencyKeys:
         model: str,
         directory_context_budget: int = DEFAULT_DIRECTORY_CONTEXT_BUDGET,
         redact: bool = True,
+        context_window: int | None = None,
+        reply_reserve: int | None = None,
     ) -> None:
+        # Only the window settings that are set are hashed, after everything else.
+        self._window = _window_fields(context_window, reply_reserve)
         # Redaction (the default) adds nothing; with it off, every key says so.
         self._redact_off = not redact
         # Only a budget other than the default is hashed: the default one adds nothing.
@@ -80,6 +88,8 @@ class CurrencyKeys:
         h.update(_U64.pack(len(node_id)) + node_id + _FILE_TAG)
         if self._redact_off:
             _field(h, _REDACT_OFF)
+        if self._window:
+            h.update(self._window)
         return h.hexdigest()
 
     def dir_key(self, node_id: bytes, child_frame_ids: Sequence[bytes]) -> str:
@@ -94,7 +104,18 @@ class CurrencyKeys:
             _field(h, self._budget)
         if self._redact_off:
             _field(h, _REDACT_OFF)
+        if self._window:
+            h.update(self._window)
         return h.hexdigest()
+
+
+def _window_fields(context_window: int | None, reply_reserve: int | None) -> bytes:
+    """The length-prefixed fields of the window settings that are set (``b""`` for none)."""
+    out = b""
+    for name, value in ((b"context_window", context_window), (b"reply_reserve", reply_reserve)):
+        if value is not None:
+            out += _U64.pack(len(name)) + name + _U64.pack(8) + _U64.pack(value)
+    return out
 
 
 def input_key(
@@ -106,13 +127,15 @@ def input_key(
     child_frame_ids: Sequence[bytes] | None = None,
     directory_context_budget: int = DEFAULT_DIRECTORY_CONTEXT_BUDGET,
     redact: bool = True,
+    context_window: int | None = None,
+    reply_reserve: int | None = None,
 ) -> str:
     """Hex digest of everything a frame for this node is generated from.
 
     ``child_frame_ids`` is None for a file and, for a directory, the current frame id of each
     child in child-name order (``MISSING_CHILD`` for a child without one);
     ``directory_context_budget`` counts for a directory only, and only when not the default;
-    ``redact`` counts only when False.
+    ``redact`` counts only when False; ``context_window`` and ``reply_reserve`` only when set.
     """
     keys = CurrencyKeys(
         prompt_digest=prompt_digest,
@@ -120,6 +143,8 @@ def input_key(
         model=model,
         directory_context_budget=directory_context_budget,
         redact=redact,
+        context_window=context_window,
+        reply_reserve=reply_reserve,
     )
     if child_frame_ids is None:
         return keys.file_key(node_id)

@@ -220,6 +220,8 @@ def plan_for(
         recursive=options.recursive,
         directory_context_budget=env.settings.generation.directory_context_budget,
         redact=run.redact,
+        context_window=profile.context_window,
+        reply_reserve=profile.reply_reserve,
     )
     head_keys = api.head_keys(resolved.agent.id, resolved.frame_type)
     return build_plan(spec, tree.subtree(target.path), head_keys)

@@ -37,12 +37,14 @@ from contextree.context.generation.prompt_collection import (
     PromptCollector,
 )
 from contextree.context.generation.provider_execution import ProviderExecution
+from contextree.context.generation.window_fit import Window, cut_metadata, prompt_tokens
 from contextree.core.frame import Basis, Frame
 from contextree.core.ids import EMPTY_DIGEST, Digest, NodeKind, digest_bytes
 from contextree.core.messages import ProviderResponse
 from contextree.core.tree import TreeNode, display_path
 from contextree.errors import NodeNotInTreeError
 from contextree.providers.profiles import STRUCTURAL, STRUCTURAL_MODEL
+from contextree.providers.types import CompletionOptions
 from contextree.store.tree import TreeRows
 from contextree.telemetry import EventValue
 from contextree.workspace.scope import Scope
@@ -61,6 +63,8 @@ class _Payload:
     input_key: str
     #: The provider actually called; None when the frame needs no call at all.
     call_provider: str | None
+    #: Options fitted to the provider's context window (None: the profile's, unchanged).
+    options: CompletionOptions | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -117,7 +121,8 @@ class Orchestrator:
         head = self._api.head(request.node_id, request.agent_id, request.frame_type)
         if not request.force and head is not None and head.input_key == key:
             return Skip(request=request, frame_id=head.frame_id, reason=HEAD_REUSE)
-        collected = await self._collector.collect(request, entry, agent, kids)
+        window = await self._window(request, entry)
+        collected = await self._collector.collect(request, entry, agent, kids, window=window)
         call_provider = _provider_for(collected.scope, request.provider_name)
         return PreparedCall(
             request=request,
@@ -130,8 +135,18 @@ class Orchestrator:
                 collected=collected,
                 input_key=key,
                 call_provider=call_provider,
+                options=_fitted_options(window, collected) if call_provider else None,
             ),
         )
+
+    async def _window(self, request: GenerationRequest, entry: TreeNode) -> Window | None:
+        """The window the node's prompt is fitted to; asked only of a node that will call
+        the requested provider (never of a file that goes elsewhere or needs no call)."""
+        if request.provider_name == STRUCTURAL or (
+            entry.kind == NodeKind.FILE and self._collector.file_scope(entry) is not Scope.LLM
+        ):
+            return None
+        return await self._providers.window(request.provider_name)
 
     def input_key(
         self,
@@ -146,12 +161,15 @@ class Orchestrator:
         cache_key = (agent.prompt_digest, request.provider_name, model)
         keys = self._keys.get(cache_key)
         if keys is None:
+            profile = self._providers.profile(request.provider_name)
             keys = CurrencyKeys(
                 prompt_digest=agent.prompt_digest,
                 provider_name=request.provider_name,
                 model=model,
                 directory_context_budget=self._directory_context_budget,
                 redact=self._redact,
+                context_window=profile.context_window,
+                reply_reserve=profile.reply_reserve,
             )
             self._keys[cache_key] = keys
         if entry.kind == NodeKind.FILE:
@@ -185,6 +203,7 @@ class Orchestrator:
                 prompt.messages,
                 payload.collected.subject,
                 event_data=_event_data(request),
+                options=payload.options,
             )
         request_digest = digest_bytes(result.request_body)
         metadata = frame_metadata(
@@ -203,6 +222,8 @@ class Orchestrator:
         )
         if result.truncated_bytes:
             metadata["truncated_bytes"] = str(result.truncated_bytes)
+        if payload.options is not None:  # fitted to a window: what was cut, on the frame
+            metadata.update(cut_metadata(prompt.truncation))
         # What was redacted in the prompt (the write path adds what it redacts in the frame).
         metadata = with_redactions(metadata, payload.collected.redactions)
         frame = Frame(
@@ -303,6 +324,15 @@ def _lineage(payload: _Payload, result: ProviderResponse, request_digest: Digest
         request_digest=request_digest,
         artifacts=artifacts,
     )
+
+
+def _fitted_options(window: Window | None, collected: CollectedPrompt) -> CompletionOptions | None:
+    """``max_tokens`` within what the window leaves after the prompt, and the window itself
+    (Ollama's ``num_ctx``); None without a window."""
+    if window is None:
+        return None
+    used = prompt_tokens(collected.prompt.messages)
+    return CompletionOptions(max_tokens=window.max_tokens_for(used), context_window=window.size)
 
 
 def _event_data(request: GenerationRequest) -> dict[str, EventValue]:

@@ -78,6 +78,9 @@ class PlanSpec:
     directory_context_budget: int = DEFAULT_DIRECTORY_CONTEXT_BUDGET
     #: Part of every input key when False (redaction off).
     redact: bool = True
+    #: The provider profile's window settings; part of every input key when set.
+    context_window: int | None = None
+    reply_reserve: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -149,6 +152,8 @@ def build_plan(
         model=spec.model,
         directory_context_budget=spec.directory_context_budget,
         redact=spec.redact,
+        context_window=spec.context_window,
+        reply_reserve=spec.reply_reserve,
     )
     children = _children(entries, target.path)
     current, input_keys = _currency(entries, children, heads, keys)

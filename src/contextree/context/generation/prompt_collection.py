@@ -6,7 +6,9 @@ the scan is reported, not summarised), a directory's children's current frames o
 agent and frame type in child-name order, and the generation scope (secret files are never
 read; lockfiles and the like go to the structural provider; empty files need no call). Files
 are read in a worker thread, small ones many per hand-off (``batched_reads``). The text itself
-is shaped by ``prompt_text``. It calls no provider and writes nothing.
+is shaped by ``prompt_text``, and fitted to a provider's context ``Window`` by ``window_fit``
+(a file cut further at a line, a directory's budget lowered). It calls no provider and writes
+nothing.
 
 Everything a provider is shown passes the ``Redactor`` first (unless redaction is off): a
 file's bytes before they are cut to ``prompt_file_cap`` (a little more than the cap is read, so
@@ -21,7 +23,7 @@ import asyncio
 import functools
 import os
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,6 +46,12 @@ from contextree.context.generation.prompt_text import (
     file_text,
     render_template,
     user_message,
+)
+from contextree.context.generation.window_fit import (
+    Window,
+    fit_budget,
+    fit_file_block,
+    message_tokens,
 )
 from contextree.core.ids import NodeId, NodeKind, digest_text
 from contextree.core.messages import ChatMessage, Role
@@ -155,17 +163,28 @@ class PromptCollector:
         entry: TreeNode,
         agent: AgentProfile,
         child_heads: ChildHeads | None = None,
+        *,
+        window: Window | None = None,
     ) -> CollectedPrompt:
-        """The prompt for one node. For a directory, ``child_heads`` is what ``child_heads``
-        returned for it (read here when not given)."""
+        """The prompt for one node, fitted to ``window`` when one is given. For a directory,
+        ``child_heads`` is what ``child_heads`` returned for it (read here when not given)."""
         if entry.kind == NodeKind.FILE:
-            return await self._file(request, entry, agent)
+            return await self._file(request, entry, agent, window)
         if child_heads is None:
             child_heads = self.child_heads(request, entry)
-        return self._directory(entry, agent, child_heads)
+        return self._directory(entry, agent, child_heads, window)
+
+    def _tokens(self, agent: AgentProfile, task: str) -> Callable[[str | None], int]:
+        """The prompt's estimated tokens for a context text, with this agent and task."""
+        fixed, task = [self._system(agent)[0]], self._redactor.redact(task)[0]
+        return lambda context: message_tokens([*filter(None, fixed), user_message(context, task)])
 
     async def _file(
-        self, request: GenerationRequest, entry: TreeNode, agent: AgentProfile
+        self,
+        request: GenerationRequest,
+        entry: TreeNode,
+        agent: AgentProfile,
+        window: Window | None = None,
     ) -> CollectedPrompt:
         path = display_path(entry.path)
         size = entry.size or 0
@@ -193,10 +212,18 @@ class PromptCollector:
             data, whole = data[: cap + 1], False
         text = file_text(data, cap, total_size=len(data) if whole else size)
         context = block(path, "File", text.text)
+        file_truncated, kept_bytes = text.truncated, text.kept_bytes
+        if window is not None and scope is Scope.LLM and text.binary is None:
+            fitted = fit_file_block(
+                data[: text.kept_bytes], context, size=size, window=window, path=path,
+                tokens_of=self._tokens(agent, task),
+            )  # fmt: skip
+            if fitted is not None:
+                (context, kept_bytes), file_truncated = fitted, True
         truncation = TruncationFacts(
-            file_truncated=text.truncated,
+            file_truncated=file_truncated,
             original_bytes=size,
-            kept_bytes=text.kept_bytes,
+            kept_bytes=kept_bytes,
         )
         prompt = self._assemble(agent, task, counts, context=context, truncation=truncation)
         return CollectedPrompt(
@@ -271,7 +298,11 @@ class PromptCollector:
         return content[:keep], len(content)
 
     def _directory(
-        self, entry: TreeNode, agent: AgentProfile, child_heads: ChildHeads
+        self,
+        entry: TreeNode,
+        agent: AgentProfile,
+        child_heads: ChildHeads,
+        window: Window | None = None,
     ) -> CollectedPrompt:
         path = display_path(entry.path)
         heads = child_heads.heads
@@ -298,10 +329,14 @@ class PromptCollector:
                     content=content,
                 )
             )
-        ctx = directory_context(blocks, self._limits.directory_context_budget)
+        budget = self._limits.directory_context_budget
         task = render_template(
             agent.directory_template, path=path, node_type="Directory", file_size=None
         )
+        if window is not None:  # lowered until the prompt leaves the reply its reserve
+            tokens = self._tokens(agent, task)
+            budget = fit_budget(blocks, budget, window=window, path=path, tokens_of=tokens)
+        ctx = directory_context(blocks, budget)
         prompt = self._assemble(
             agent,
             task,
@@ -332,13 +367,8 @@ class PromptCollector:
         the context already was."""
         task, found = self._redactor.redact(task)
         counts.update(found)
-        system = agent.system_prompt
-        if system:
-            cached = self._systems.get(system)
-            if cached is None:
-                cached = self._systems[system] = self._redactor.redact(system)
-            system = cached[0]
-            counts.update(cached[1])
+        system, found = self._system(agent)
+        counts.update(found)
         messages: list[ChatMessage] = []
         if system:
             messages.append(ChatMessage(role=Role.SYSTEM, content=system))
@@ -352,6 +382,16 @@ class PromptCollector:
             included_children=included,
             truncation=truncation or TruncationFacts(),
         )
+
+    def _system(self, agent: AgentProfile) -> tuple[str, Counter[str]]:
+        """The agent's system prompt, redacted (once per agent), and what was redacted."""
+        system = agent.system_prompt
+        if not system:
+            return "", Counter()
+        cached = self._systems.get(system)
+        if cached is None:
+            cached = self._systems[system] = self._redactor.redact(system)
+        return cached
 
 
 def _json_like(rel_path: bytes, data: bytes) -> bool:

@@ -16,13 +16,14 @@ from dataclasses import replace
 
 from contextree.config.generation import GenerationSettings
 from contextree.context.generation.frame_text import cap_answer
+from contextree.context.generation.window_fit import Window, window_for
 from contextree.core.messages import ChatMessage, ProviderResponse
 from contextree.errors import ModelNotFoundError, ProviderError
 from contextree.providers import ProviderHttp, ProviderRegistry
 from contextree.providers.base import ProviderClient
 from contextree.providers.enrich import enrich_model_not_found
-from contextree.providers.profiles import ProviderProfile
-from contextree.providers.types import ProviderRequest, Subject
+from contextree.providers.profiles import STRUCTURAL, ProviderProfile
+from contextree.providers.types import CompletionOptions, ProviderRequest, Subject
 from contextree.telemetry import Event, EventValue, Observer, safe_emit
 
 #: Bytes of one frame's text at most unless told otherwise (the documented default).
@@ -56,6 +57,14 @@ class ProviderExecution:
         """Fail before any work is queued if ``name`` is unknown or its key variable is unset."""
         return self._registry.preflight(name, self._environ)
 
+    async def window(self, name: str) -> Window | None:
+        """The context window prompts to ``name`` are fitted to: the profile's
+        ``context_window``, else None (no window known: prompts are not fitted)."""
+        profile = self.profile(name)
+        if name == STRUCTURAL or profile.context_window is None:
+            return None
+        return window_for(profile, None)
+
     def _client(self, name: str) -> ProviderClient:
         client = self._clients.get(name)
         if client is None:
@@ -72,10 +81,12 @@ class ProviderExecution:
         subject: Subject | None,
         *,
         event_data: Mapping[str, EventValue],
+        options: CompletionOptions | None = None,
     ) -> ProviderResponse:
-        """Send one request and return what the provider answered."""
+        """Send one request (``options`` over the profile's) and return what the provider
+        answered."""
         client = self._client(provider_name)
-        request = ProviderRequest(messages=messages, subject=subject)
+        request = ProviderRequest(messages=messages, subject=subject, options=options)
         data = {**event_data, "provider_name": provider_name}
         self._emit("provider_request_sent", data)
         started = time.perf_counter()
