@@ -190,3 +190,57 @@ async def test_without_a_window_the_request_is_unchanged(workspace: Path) -> Non
     assert "max_tokens" not in big.body
     assert big_source() in user_text(big) and "[Truncated" not in user_text(big)
     assert "content_bytes_kept" not in frame_of(workspace, outcome, b"big.py").metadata
+
+
+async def test_a_context_length_error_hints_at_context_window_not_max_tokens(
+    workspace: Path,
+) -> None:
+    write_tree(workspace, {"a.py": "A = 1\n"})
+    refusal = Reply.error(
+        400,
+        "This model's maximum context length is 4096 tokens. However, you requested 9000 tokens.",
+        code="context_length_exceeded",
+    )
+    async with FakeProviderServer() as server:
+        server.script_path("a.py", refusal)
+        profile(server.openai_url)
+        outcome = await generate(workspace)
+        assert len(server.completion_requests()) == 1  # not retried
+    node = outcome.result.nodes[b"a.py"]
+    assert node.error_class == "context_length_exceeded"
+    assert node.hint == (
+        "Set context_window = N (the model's window in tokens) in the provider profile 'fake' "
+        "(fake.toml); contextree then fits every prompt to it, cutting large files and trimming "
+        "directory context."
+    )
+    async with FakeProviderServer() as server:
+        server.script_path("a.py", refusal)
+        profile(server.openai_url, "context_window = 8192\n")
+        outcome = await generate(workspace)
+    hint = outcome.result.nodes[b"a.py"].hint
+    assert hint is not None and "it is 8,192 now" in hint and "max_tokens" not in hint
+
+
+async def test_ollama_requests_carry_num_ctx_the_window(workspace: Path) -> None:
+    write_tree(workspace, {"big.py": big_source()})
+    async with FakeProviderServer() as server:
+        profile(server.base_url, f"context_window = {WINDOW}\nreply_reserve = 512\n", wire="ollama")
+        outcome = await generate(workspace)
+        requests = server.completion_requests()
+    assert outcome.result.succeeded
+    assert [r.path for r in requests] == ["/api/chat", "/api/chat"]
+    for record in requests:
+        options = record.body["options"]
+        assert options["num_ctx"] == WINDOW
+        assert sent_tokens(record.body) + options["num_predict"] <= WINDOW
+    big = next(r for r in requests if r.node_path == "big.py")
+    assert big.body["options"]["num_predict"] == 512
+
+
+async def test_ollama_without_a_window_sends_no_options(workspace: Path) -> None:
+    write_tree(workspace, {"a.py": "A = 1\n"})
+    async with FakeProviderServer() as server:
+        profile(server.base_url, wire="ollama")
+        await generate(workspace)
+        requests = server.completion_requests()
+    assert len(requests) == 2 and all("options" not in r.body for r in requests)

@@ -51,8 +51,8 @@ _ADVICE = {
     "bad_request": "The server refused the request: check model and [options] in the profile.",
     "model_not_found": "Set `model` in the profile to one the server offers (`contextree "
     "provider test NAME` lists them).",
-    "context_length_exceeded": "Lower [generation] prompt_file_cap or directory_context_budget, "
-    "or use a model with a longer context.",
+    "context_length_exceeded": "Set context_window (the model's window in tokens) in the "
+    "provider profile; contextree then fits every prompt to it.",
     "malformed_response": "Check that base_url points at the API itself and the profile's type "
     "matches the server.",
     "response_too_large": "Check that base_url points at the API itself; raise [generation] "

@@ -74,6 +74,8 @@ class CallContext:
     model: str
     key_env: str | None = None
     secrets: tuple[str, ...] = ()
+    #: The profile's ``context_window``, when it sets one (for the context-length hint).
+    context_window: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -229,8 +231,7 @@ def _hint(cls: type[ProviderError], ctx: CallContext) -> str | None:
             f"Set `model` in the profile to one the server offers (`contextree provider test "
             f"{name}` shows them), or check base_url."
         ),
-        ContextLengthError: "Shorten the prompt (a smaller file cap or directory budget) or "
-        "use a model with a longer context.",
+        ContextLengthError: _context_length_hint(ctx),
         QuotaExhaustedError: "Add credit or raise the spend limit with the provider; "
         "retrying will not help until then.",
         ContentFilteredError: "The provider will refuse this content again: leave the file out "
@@ -240,6 +241,22 @@ def _hint(cls: type[ProviderError], ctx: CallContext) -> str | None:
         BadRequestError: "The server refused the request: check model and options in the profile.",
     }
     return hints.get(cls)
+
+
+def _context_length_hint(ctx: CallContext) -> str:
+    """What to do about a prompt the model's window refused: say the window in the profile
+    (raising max_tokens cannot help: it only asks for a longer answer)."""
+    where = f"the provider profile {ctx.provider!r} ({ctx.provider}.toml)"
+    if ctx.context_window is not None:
+        return (
+            f"Set context_window in {where} to the window the server really has (it is "
+            f"{ctx.context_window:,} now, more than the server accepts); contextree then fits "
+            "every prompt to it."
+        )
+    return (
+        f"Set context_window = N (the model's window in tokens) in {where}; contextree then "
+        "fits every prompt to it, cutting large files and trimming directory context."
+    )
 
 
 def classify_http(

@@ -3,8 +3,9 @@
 Owns ``POST {base}/api/chat`` (a base URL ending in ``/v1`` or ``/api`` counts as the server
 itself) with ``"stream": false`` (Ollama streams by default) and
 ``GET {base}/api/tags``. Options go in Ollama's ``options`` object under its own names
-(``num_predict`` for ``max_tokens``). A key is sent as a Bearer token only when the profile
-names a variable (Ollama behind an authenticating proxy).
+(``num_predict`` for ``max_tokens``; the context window a prompt was fitted to as ``num_ctx``,
+since Ollama's own default window silently cuts a longer prompt). A key is sent as a Bearer
+token only when the profile names a variable (Ollama behind an authenticating proxy).
 """
 
 from __future__ import annotations
@@ -46,8 +47,12 @@ class _TagList(BaseModel):
 
 
 def ollama_options(options: CompletionOptions) -> dict[str, Any]:
-    """The options Ollama accepts (its output limit is ``num_predict``), unset ones left out."""
-    return option_fields(options, max_tokens_name="num_predict")
+    """The options Ollama accepts (its output limit is ``num_predict``, its window
+    ``num_ctx``), unset ones left out."""
+    fields = option_fields(options, max_tokens_name="num_predict")
+    if options.context_window is not None:
+        fields["num_ctx"] = options.context_window
+    return fields
 
 
 class OllamaClient(HttpProviderClient):

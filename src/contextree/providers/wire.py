@@ -176,6 +176,7 @@ class HttpProviderClient(ProviderClient):
             model=model,
             key_env=self.profile.key_env,
             secrets=(key,) if key else (),
+            context_window=self.profile.context_window,
         )
 
     def _headers(self, key: str | None, *, has_body: bool) -> dict[str, str]:
