@@ -29,7 +29,7 @@ CASES: dict[str, tuple[Reply | None, str]] = {
     "client_timeout": (Reply(fault=Fault.HANG), "Raise [timeouts] total in the provider profile"),
     "context_length_exceeded": (
         Reply.error(400, "maximum context length is 8192 tokens", code="context_length_exceeded"),
-        "use a model with a longer context",
+        "contextree then fits every prompt to it",
     ),
     "response_too_large": (Reply(content="x" * 4096), "max_response_bytes"),
     "model_not_found": (Reply.error(404, "no such model"), "Set `model` in the profile"),

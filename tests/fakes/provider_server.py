@@ -28,7 +28,9 @@ completion request, once recorded, until ``open_gate()`` (callable from any thre
 
 Endpoints: ``POST /v1/chat/completions`` and ``GET /v1/models`` (OpenAI, also Ollama's /v1),
 ``POST /v1/messages`` and ``GET /v1/models`` with Anthropic headers, ``POST /api/chat`` and
-``GET /api/tags`` (Ollama).
+``GET /api/tags`` (Ollama), and where servers report a context window: ``GET /props``
+(llama.cpp; ``props_n_ctx``), ``POST /api/show`` (Ollama; ``show_context_length``) and the
+OpenAI listing's per-model ``context_length`` (``listing_windows``); ``window_probes()``.
 """
 
 from __future__ import annotations
@@ -108,6 +110,13 @@ class FakeProviderServer:
         #: exception it raises answers that request with a 500.
         self.on_request = on_request
         self.models_reply: Reply | None = None  # script the model list to fail
+        #: Context windows the server reports (None: it says none): per model in the OpenAI
+        #: listing (under ``listing_window_field``), llama.cpp's ``/props`` (404 when None)
+        #: and Ollama's ``/api/show``.
+        self.listing_windows: dict[str, int] = {}
+        self.listing_window_field = "context_length"
+        self.props_n_ctx: int | None = None
+        self.show_context_length: int | None = None
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
         self._arrival: asyncio.Event | None = None
@@ -168,7 +177,12 @@ class FakeProviderServer:
             return list(self._records)
 
     def completion_requests(self) -> list[RecordedRequest]:
-        return [r for r in self.requests if r.method == "POST"]
+        return [r for r in self.requests if r.method == "POST" and r.path != "/api/show"]
+
+    def window_probes(self) -> list[RecordedRequest]:
+        """Requests that asked for a model's context window (listing, /props, /api/show)."""
+        probes = ("/v1/models", "/props", "/api/show")
+        return [r for r in self.requests if r.path in probes]
 
     def answered_requests(self) -> list[RecordedRequest]:
         """Completion requests whose handler returned an answer (not cancelled or held)."""
@@ -204,6 +218,8 @@ class FakeProviderServer:
         app.router.add_post("/api/chat", self._ollama_chat)
         app.router.add_get("/v1/models", self._v1_models)
         app.router.add_get("/api/tags", self._ollama_tags)
+        app.router.add_get("/props", self._llama_props)
+        app.router.add_post("/api/show", self._ollama_show)
         self._stopping = asyncio.Event()
         self._arrival = asyncio.Event()
         with self._lock:
@@ -504,8 +520,29 @@ class FakeProviderServer:
             return web.json_response(error, status=401)
         if self.models_reply is not None:
             return self._error_reply(self.models_reply, wire, key)
-        listing = anthropic_models if anthropic else openai_models
-        return web.json_response(listing(self.models))
+        if anthropic:
+            return web.json_response(anthropic_models(self.models))
+        listed = openai_models(self.models)
+        for entry in listed["data"]:
+            if entry["id"] in self.listing_windows:
+                entry[self.listing_window_field] = self.listing_windows[entry["id"]]
+        return web.json_response(listed)
+
+    async def _llama_props(self, request: web.Request) -> web.StreamResponse:
+        record, _ = await self._record(request, "openai", _bearer(request))
+        self._store(record)
+        if self.props_n_ctx is None:
+            return web.json_response({"error": "not found"}, status=404)
+        settings = {"n_ctx": self.props_n_ctx, "params": {"n_predict": -1}}
+        return web.json_response({"default_generation_settings": settings, "total_slots": 1})
+
+    async def _ollama_show(self, request: web.Request) -> web.StreamResponse:
+        record, _ = await self._record(request, "ollama", _bearer(request))
+        self._store(record)
+        info: dict[str, Any] = {"general.architecture": "llama"}
+        if self.show_context_length is not None:
+            info["llama.context_length"] = self.show_context_length
+        return web.json_response({"modelfile": "", "parameters": "", "model_info": info})
 
     async def _ollama_tags(self, request: web.Request) -> web.StreamResponse:
         record, _ = await self._record(request, "ollama", _bearer(request))

@@ -20,6 +20,7 @@ from contextree.core.tree import DiskState
 from contextree.errors import AgentNotFoundError, PathNotFoundError, UsageError
 from contextree.facade import ProblemKind
 from contextree.store.db import Store
+from contextree.store.migrations import LATEST_VERSION
 from contextree.store.tree import TreeRows
 
 FILES = {
@@ -192,7 +193,7 @@ def test_the_migration_fills_the_index_of_an_existing_store(workspace: Path) -> 
         conn.execute("DROP TABLE frame_search")
         conn.execute("PRAGMA user_version = 4")
     with Store.open(store_path) as store:  # a writer's open migrates
-        assert int(store.conn.execute("PRAGMA user_version").fetchone()[0]) == 5
+        assert int(store.conn.execute("PRAGMA user_version").fetchone()[0]) == LATEST_VERSION
     assert _index_rows(workspace) == _head_count(workspace) == 6
     assert [h.path for h in ws.search("zebrafish")] == ["docs/guide.md", "docs"]
     assert ws.verify().ok

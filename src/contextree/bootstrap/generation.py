@@ -41,6 +41,7 @@ from contextree.providers import ProviderHttp, ProviderRegistry
 from contextree.redaction import Redactor
 from contextree.store.checkpoint import BackgroundCheckpointer
 from contextree.store.db import Store
+from contextree.store.provider_facts import ProviderFacts
 from contextree.store.tree import TreeRows
 from contextree.telemetry import Observer
 from contextree.workspace.scan import Scanner, ScanProgress
@@ -177,6 +178,7 @@ class RunWiring:
                 observer,
                 environ=env.environ,
                 max_frame_bytes=gen.max_frame_bytes,
+                facts=ProviderFacts(env.store.conn),
             ),
             collector=collector,
             directory_context_budget=gen.directory_context_budget,

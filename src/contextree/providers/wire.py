@@ -240,6 +240,36 @@ class HttpProviderClient(ProviderClient):
         except ValidationError as exc:
             raise self._malformed(reply, ctx, "a model list") from exc
 
+    async def fetch_json(self, method: str, url: str, body: Any = None) -> Any:
+        """A short informational request (``GET``, or ``POST`` with a JSON ``body``): the
+        parsed JSON of a 2xx answer, else None. Raises only ``ProviderError`` for a server
+        that could not be reached (connection refused, timeout); never for what it answered."""
+        key = self.api_key()
+        ctx = self._context(url, self.profile.effective_model, key)
+        timeouts = ProfileTimeouts(
+            connect=self.profile.timeouts.connect,
+            total=min(self.profile.timeouts.total, _LIST_TIMEOUT_S),
+        )
+        reply = await self._http.exchange(
+            method,
+            url,
+            headers=self._headers(key, has_body=body is not None),
+            body=None if body is None else encode_body(body),
+            timeouts=timeouts,
+            secrets=ctx.secrets,
+        )
+        if not 200 <= reply.status < 300:
+            return None
+        try:
+            return json.loads(reply.body)
+        except ValueError:
+            return None
+
+    @property
+    def server_root(self) -> str:
+        """The server itself: the API base less a trailing ``/v1``."""
+        return without_suffix(self._base, "/v1")
+
     def _parse(self, reply: HttpReply, ctx: CallContext) -> Completion:
         try:
             return self.parse_completion(reply.body)

@@ -217,6 +217,21 @@ MIGRATIONS: tuple[Migration, ...] = (
         """,
         fill=search_index.rebuild,
     ),
+    Migration(
+        version=6,
+        name="provider facts",
+        # What a provider's server said about a model, asked once per (base URL, model):
+        # its context window in tokens (NULL: the server answered but did not say one).
+        script="""
+        CREATE TABLE IF NOT EXISTS provider_facts (
+            base_url       TEXT NOT NULL,
+            model          TEXT NOT NULL,
+            context_window INTEGER,
+            probed_at_ns   INTEGER NOT NULL,
+            PRIMARY KEY (base_url, model)
+        ) WITHOUT ROWID;
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -3,13 +3,17 @@
 Owns turning an assembled prompt into a ``ProviderRequest``, calling the client, enriching a
 model-not-found error with the models the provider lists, cutting an answer longer than
 ``max_frame_bytes`` at a line (``frame_text.cap_answer``), and emitting
-``provider_request_sent``, ``provider_response_received`` and ``provider_request_failed``.
+``provider_request_sent``, ``provider_response_received`` and ``provider_request_failed``,
+and the context window prompts to a provider are fitted to: the profile's ``context_window``,
+else the one its server reported, asked once per (base URL, model) the first time a run is
+about to call it and kept in the store (``store.provider_facts``); a failed probe is silent.
 It returns a typed ``ProviderResponse`` or raises the adapter's classified error unchanged in
 kind. It never retries (the queue does) and never writes anything.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Mapping
 from dataclasses import replace
@@ -24,6 +28,9 @@ from contextree.providers.base import ProviderClient
 from contextree.providers.enrich import enrich_model_not_found
 from contextree.providers.profiles import STRUCTURAL, ProviderProfile
 from contextree.providers.types import CompletionOptions, ProviderRequest, Subject
+from contextree.providers.window_probe import probe_window
+from contextree.providers.wire import HttpProviderClient
+from contextree.store.provider_facts import ProviderFacts
 from contextree.telemetry import Event, EventValue, Observer, safe_emit
 
 #: Bytes of one frame's text at most unless told otherwise (the documented default).
@@ -41,6 +48,8 @@ class ProviderExecution:
         *,
         environ: Mapping[str, str] | None = None,
         max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
+        facts: ProviderFacts | None = None,
+        probe_windows: bool = False,
     ) -> None:
         self._registry = registry
         self._max_frame_bytes = max_frame_bytes
@@ -48,6 +57,13 @@ class ProviderExecution:
         self._observer = observer
         self._environ = environ
         self._clients: dict[str, ProviderClient] = {}
+        self._facts = facts
+        #: Ask servers for their window (off until the request-counting tests and the parity
+        #: fixtures account for the probe requests); a window already in the store is used.
+        self._probe_windows = probe_windows
+        #: Provider name -> the window its server reported (None: none known), once per run.
+        self._windows: dict[str, int | None] = {}
+        self._probing = asyncio.Lock()
 
     def profile(self, name: str) -> ProviderProfile:
         """The profile of ``name`` (``ProviderConfigError`` if unknown or broken)."""
@@ -59,11 +75,31 @@ class ProviderExecution:
 
     async def window(self, name: str) -> Window | None:
         """The context window prompts to ``name`` are fitted to: the profile's
-        ``context_window``, else None (no window known: prompts are not fitted)."""
+        ``context_window``, else the one its server reported (asked at most once per base
+        URL and model, ever, unless ``provider test`` asks again), else None (not fitted)."""
         profile = self.profile(name)
-        if name == STRUCTURAL or profile.context_window is None:
+        if name == STRUCTURAL:
             return None
-        return window_for(profile, None)
+        if profile.context_window is not None:
+            return window_for(profile, None)
+        if name not in self._windows:
+            async with self._probing:  # concurrent first calls ask the server once
+                if name not in self._windows:
+                    self._windows[name] = await self._reported(name, profile)
+        return window_for(profile, self._windows[name])
+
+    async def _reported(self, name: str, profile: ProviderProfile) -> int | None:
+        base, model = profile.effective_base_url, profile.effective_model
+        known = self._facts.get(base, model) if self._facts is not None else None
+        if known is not None:
+            return known.context_window
+        client = self._client(name) if self._http is not None and self._probe_windows else None
+        if not isinstance(client, HttpProviderClient):
+            return None
+        answer = await probe_window(client)
+        if answer.answered and self._facts is not None:
+            self._facts.put(base, model, answer.context_window)
+        return answer.context_window
 
     def _client(self, name: str) -> ProviderClient:
         client = self._clients.get(name)
