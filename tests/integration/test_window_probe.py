@@ -1,7 +1,7 @@
 """Asking a server for a model's context window (``providers.window_probe``) and keeping the
 answer (``store.provider_facts``), against the fake server's ``/props``, ``/api/show`` and
-model listing. Generation does not probe yet (``ProviderExecution(probe_windows=False)``);
-these tests turn it on."""
+model listing. Generation probes only when ``[providers] probe_context_window`` is on
+(``test_window_probe_setting.py``); these tests call ``ProviderExecution`` directly."""
 
 from __future__ import annotations
 

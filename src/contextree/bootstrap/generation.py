@@ -179,6 +179,7 @@ class RunWiring:
                 environ=env.environ,
                 max_frame_bytes=gen.max_frame_bytes,
                 facts=ProviderFacts(env.store.conn),
+                probe_windows=env.settings.providers.probe_context_window,
             ),
             collector=collector,
             directory_context_budget=gen.directory_context_budget,

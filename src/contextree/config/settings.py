@@ -102,6 +102,15 @@ class ProviderSettings(BaseModel):
         le=10_000,
         description="Most HTTP connections open at once to one host; 0 means no separate limit.",
     )
+    probe_context_window: bool = Field(
+        default=False,
+        description=(
+            "Opt in: before the first call to a provider whose profile sets no context_window, "
+            "ask its server for the model's window (llama.cpp /props, Ollama /api/show, a "
+            "models listing) once per base URL and model, keep the answer in the store and fit "
+            "prompts to it; a run with no calls never asks. A profile's context_window wins."
+        ),
+    )
 
 
 def _default_agents_md_files() -> list[Literal["AGENTS.md", "CLAUDE.md"]]:

@@ -58,8 +58,8 @@ class ProviderExecution:
         self._environ = environ
         self._clients: dict[str, ProviderClient] = {}
         self._facts = facts
-        #: Ask servers for their window (off until the request-counting tests and the parity
-        #: fixtures account for the probe requests); a window already in the store is used.
+        #: Ask servers for their window (``[providers] probe_context_window``, opt-in); a window
+        #: already in the store is used either way.
         self._probe_windows = probe_windows
         #: Provider name -> the window its server reported (None: none known), once per run.
         self._windows: dict[str, int | None] = {}
