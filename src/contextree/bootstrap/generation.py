@@ -23,6 +23,7 @@ from contextree.bootstrap.profiles import (
     context_api,
     load_agents,
     load_providers,
+    provider_facts,
 )
 from contextree.bootstrap.setup import WorkspaceSetup, ignore_options, scan_options
 from contextree.config.generation import GenerationSettings
@@ -41,7 +42,6 @@ from contextree.providers import ProviderHttp, ProviderRegistry
 from contextree.redaction import Redactor
 from contextree.store.checkpoint import BackgroundCheckpointer
 from contextree.store.db import Store
-from contextree.store.provider_facts import ProviderFacts
 from contextree.store.tree import TreeRows
 from contextree.telemetry import Observer
 from contextree.workspace.scan import Scanner, ScanProgress
@@ -178,7 +178,7 @@ class RunWiring:
                 observer,
                 environ=env.environ,
                 max_frame_bytes=gen.max_frame_bytes,
-                facts=ProviderFacts(env.store.conn),
+                facts=provider_facts(env.store),
                 probe_windows=env.settings.providers.probe_context_window,
             ),
             collector=collector,

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from contextree.agents.registry import AgentRegistry, ProfileCheck
     from contextree.api import ContextApi
     from contextree.providers import ProviderHttp, ProviderRegistry
+    from contextree.store.provider_facts import ProviderFacts
 
 
 def agent_dirs(layout: WorkspaceLayout) -> tuple[Path, Path]:
@@ -151,3 +152,10 @@ def probe_http(ws: WorkspaceSetup) -> ProviderHttp:
 def trust_store() -> TrustStore:
     """This user's workspace approvals (``$XDG_STATE_HOME/contextree/trust.json``)."""
     return TrustStore()
+
+
+def provider_facts(store: Store) -> ProviderFacts:
+    """What servers said about their models (context windows), kept in ``store``."""
+    from contextree.store.provider_facts import ProviderFacts
+
+    return ProviderFacts(store.conn)

@@ -125,6 +125,7 @@ def _probe_json(result: ProbeResult) -> dict[str, Any]:
             "tokens_out": result.tokens_out,
             "finish_reason": result.finish_reason,
             "reply": result.reply,
+            "context_window": result.context_window,
         }
     else:
         doc |= {
@@ -153,6 +154,12 @@ def probe_cmd(ctx: typer.Context, name: NameArg, json_out: JsonFlag = False) -> 
             markup=False,
         )
         state.out.print(f"reply: {result.reply}", markup=False)
+        if result.context_window is not None:
+            state.out.print(
+                f"context window: {result.context_window:,} tokens (the server's; kept, so "
+                "prompts to this provider are fitted to it)",
+                markup=False,
+            )
     else:
         retry = "retryable" if result.retryable else "not retryable"
         if result.retry_after is not None:

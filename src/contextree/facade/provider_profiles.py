@@ -21,8 +21,10 @@ from typing import Any
 from contextree.bootstrap import (
     WorkspaceSetup,
     load_providers,
+    open_store,
     probe_http,
     provider_dirs,
+    provider_facts,
     trust_store,
     user_provider_dir,
 )
@@ -172,11 +174,20 @@ async def test_provider(setup: WorkspaceSetup, name: str) -> ProbeResult:
     class (a failed request is a result, not an error). Raises ``ProviderConfigError`` before
     any request for an untrusted workspace profile that would call out or stand in for a user
     profile (exactly as ``contextree provider test`` refuses it), an unknown or broken one, or
-    an unset key variable."""
+    an unset key variable. The context window the server reports, if any, is kept in the
+    workspace's store (when it has one), so prompts to this provider are fitted to it."""
     registry = load_providers(setup)
     require_trusted_provider(registry.get(name), command=f"provider test {name}")
     async with probe_http(setup) as http:
-        return await probe(registry, name, http)
+        result = await probe(registry, name, http)
+    if result.context_window is not None and setup.layout.store_path.exists():
+        # Asked again on purpose: what the server says now replaces what was kept.
+        profile = registry.get(name).profile
+        with open_store(setup.layout, setup.settings) as store:
+            provider_facts(store).put(
+                profile.effective_base_url, profile.effective_model, result.context_window
+            )
+    return result
 
 
 def _info(entry: LoadedProfile) -> ProviderInfo:

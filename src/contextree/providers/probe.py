@@ -18,6 +18,8 @@ from contextree.providers.http import ProviderHttp
 from contextree.providers.registry import ProviderRegistry
 from contextree.providers.structural.languages import one_line
 from contextree.providers.types import FileSubject, ProviderRequest
+from contextree.providers.window_probe import probe_window
+from contextree.providers.wire import HttpProviderClient
 
 PROBE_PATH = "contextree-provider-test.md"
 _PROBE_FILE = b"# Provider test\n\nA tiny file sent by `contextree provider test`.\n"
@@ -40,6 +42,8 @@ class ProbeResult:
     status: int | None = None
     retryable: bool | None = None
     retry_after: float | None = None
+    #: The model's context window in tokens as the server reports it (None: it does not say).
+    context_window: int | None = None
 
 
 def probe_request() -> ProviderRequest:
@@ -60,7 +64,8 @@ async def probe(
     environ: Mapping[str, str] | None = None,
 ) -> ProbeResult:
     """Send one tiny request to ``name`` over an open ``http`` session (the composition root
-    makes it) and report what happened."""
+    makes it) and report what happened; after an answer, also ask the server for the model's
+    context window (``window_probe``; silent when it does not say)."""
     profile = registry.preflight(name, environ)
     client = registry.client(name, http, environ=environ)
     started = time.perf_counter()
@@ -79,11 +84,13 @@ async def probe(
             retryable=exc.retryable,
             retry_after=exc.retry_after,
         )
+    window = await probe_window(client) if isinstance(client, HttpProviderClient) else None
     return ProbeResult(
         name=name,
         type=profile.type.value,
         model=profile.effective_model,
         ok=True,
+        context_window=window.context_window if window is not None else None,
         latency_s=response.latency_s,
         served_model=response.served_model,
         tokens_in=response.tokens_in,
