@@ -17,16 +17,10 @@ from pathlib import Path
 
 from contextree.bootstrap import (
     WorkspaceSetup,
-    context_api,
-    ignore_options,
-    load_agents,
-    open_store_for_reading,
-    tree_rows,
 )
-from contextree.facade.reading import unadopted_store_error
+from contextree.facade.reading import read_scope
 from contextree.facade.values import NodeFrames, node_frames, scan_time
 from contextree.workspace.freshness import disk_state
-from contextree.workspace.paths import resolve_typed_path
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -41,21 +35,11 @@ def read_tree(setup: WorkspaceSetup, request: BulkRequest, *, cwd: Path | None) 
     """Every node under ``request.path`` (itself first; ``children_only``: its direct children
     only), in pre-order by path, each with its heads for the chosen agent."""
     command = "get --recursive" if not request.children_only else "children"
-    with open_store_for_reading(setup) as store:
-        if not store.input_keys_trusted:
-            raise unadopted_store_error(setup.layout.store_path, command=command)
-        agents = load_agents(setup)
-        agent = agents.choose(request.agent, setup.settings.default_agent)
-        rows = tree_rows(store)
-        entry = resolve_typed_path(
-            request.path,
-            root=setup.layout.root,
-            rows=rows,
-            cwd=cwd if cwd is not None else setup.layout.root,
-            options=ignore_options(setup.settings),
-        )
+    with read_scope(setup, command=command, agent=request.agent, cwd=cwd) as scope:
+        agent, rows = scope.agent, scope.rows
+        entry = scope.resolve(request.path)
         last = rows.last_scan()
-        nodes = context_api(store, agents).heads_under(
+        nodes = scope.api().heads_under(
             entry.path,
             agent_id=agent.id,
             frame_type=request.frame_type,

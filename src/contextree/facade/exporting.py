@@ -30,20 +30,14 @@ from pathlib import Path
 from contextree.api import NodeContext
 from contextree.bootstrap import (
     WorkspaceSetup,
-    context_api,
-    ignore_options,
-    load_agents,
-    open_store_for_reading,
-    tree_rows,
 )
 from contextree.core.frame import default_frame_type
 from contextree.core.tokens import estimate_tokens
 from contextree.core.tree import display_path
 from contextree.errors import UsageError
 from contextree.facade.export_values import EXPORT_FORMATS, ExportFormat, ExportResult
-from contextree.facade.reading import unadopted_store_error
+from contextree.facade.reading import read_scope
 from contextree.facade.values import FrameRecord, frame_record
-from contextree.workspace.paths import resolve_typed_path
 from contextree.workspace.safe_write import replace_file
 
 _SUFFIX = {"markdown": "md", "jsonl": "jsonl"}
@@ -92,22 +86,11 @@ def export(
         from contextree.facade.agents_md import export_agents_md
 
         return export_agents_md(setup, path, agent=agent, cwd=cwd)
-    with open_store_for_reading(setup) as store:
-        if not store.input_keys_trusted:
-            raise unadopted_store_error(setup.layout.store_path, command="export")
-        agents = load_agents(setup)
-        profile = agents.choose(agent, setup.settings.default_agent)
+    with read_scope(setup, command="export", agent=agent, cwd=cwd) as scope:
+        profile = scope.agent
         frame_type = default_frame_type(profile.id)
-        entry = resolve_typed_path(
-            path if path is not None else ".",
-            root=setup.layout.root,
-            rows=tree_rows(store),
-            cwd=cwd if cwd is not None else setup.layout.root,
-            options=ignore_options(setup.settings),
-        )
-        nodes = context_api(store, agents).heads_under(
-            entry.path, agent_id=profile.id, frame_type=frame_type
-        )
+        entry = scope.resolve(path if path is not None else ".")
+        nodes = scope.api().heads_under(entry.path, agent_id=profile.id, frame_type=frame_type)
     records = [(node, frame_record(node.frames[0]) if node.frames else None) for node in nodes]
     without = sum(1 for _, record in records if record is None)
     base = ExportResult(

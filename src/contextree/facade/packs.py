@@ -19,11 +19,6 @@ from pathlib import Path
 from contextree.api import ContextApi, NodeView, WrittenFrame
 from contextree.bootstrap import (
     WorkspaceSetup,
-    context_api,
-    ignore_options,
-    load_agents,
-    open_store_for_reading,
-    tree_rows,
 )
 from contextree.core.frame import default_frame_type
 from contextree.core.ids import NodeId, NodeKind
@@ -37,10 +32,9 @@ from contextree.facade.pack_render import (
     check_format,
     fit_blocks,
 )
-from contextree.facade.reading import unadopted_store_error
+from contextree.facade.reading import read_scope
 from contextree.store.tree import TreeRows
 from contextree.workspace.freshness import disk_states
-from contextree.workspace.paths import resolve_typed_path
 
 #: The end of a first sentence: a full stop, question or exclamation mark before whitespace.
 _SENTENCE_END = re.compile(r"[.!?](?=\s)")
@@ -61,22 +55,12 @@ def build_pack(
         raise UsageError(
             f"a budget must be at least 1 token, not {budget}", hint="Pass --budget 1 or more."
         )
-    with open_store_for_reading(setup) as store:
-        if not store.input_keys_trusted:
-            raise unadopted_store_error(setup.layout.store_path, command="pack")
-        agents = load_agents(setup)
-        chosen = agents.choose(agent, setup.settings.default_agent)
-        rows = tree_rows(store)
-        target = resolve_typed_path(
-            path,
-            root=setup.layout.root,
-            rows=rows,
-            cwd=cwd if cwd is not None else setup.layout.root,
-            options=ignore_options(setup.settings),
-        )
+    with read_scope(setup, command="pack", agent=agent, cwd=cwd) as scope:
+        chosen, rows = scope.agent, scope.rows
+        target = scope.resolve(path)
         related = _related(target, rows)
         states = disk_states(setup.layout.root, rows, [node.path for node, _ in related])
-        reader = _FrameReader(context_api(store, agents), chosen.id)
+        reader = _FrameReader(scope.api(), chosen.id)
         frames = reader.frames([node for node, _ in related])
     candidates: list[PackBlock] = []
     no_frame: list[PackOmission] = []

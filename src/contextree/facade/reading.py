@@ -11,8 +11,11 @@ create for this user here serves nothing: a cloned repository can ship frames th
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from contextree.api import NodeView, Ordering
 from contextree.bootstrap import (
@@ -29,6 +32,14 @@ from contextree.facade.values import NodeFrames, node_frames, scan_time
 from contextree.workspace.freshness import disk_states
 from contextree.workspace.paths import resolve_typed_path
 
+if TYPE_CHECKING:
+    from contextree.agents.profile import AgentProfile
+    from contextree.agents.registry import AgentRegistry
+    from contextree.api import ContextApi
+    from contextree.core.tree import TreeNode
+    from contextree.store.db import Store
+    from contextree.store.tree import TreeRows
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ReadRequest:
@@ -40,26 +51,61 @@ class ReadRequest:
     ordering: Ordering = Ordering.RECENCY
 
 
+@dataclass(frozen=True, slots=True)
+class ReadScope:
+    """One short read of the store by a reader command: the open store (refused when it came
+    with a clone), the agents and the one chosen by ``AgentRegistry.choose``, the tree rows,
+    and the typed-path rules of this workspace."""
+
+    setup: WorkspaceSetup
+    store: Store
+    agents: AgentRegistry
+    agent: AgentProfile
+    rows: TreeRows
+    cwd: Path | None
+
+    def resolve(self, typed: str) -> TreeNode:
+        """The node of the last scan that ``typed`` names, or a ``PathNotFoundError`` saying
+        why there is none."""
+        setup = self.setup
+        return resolve_typed_path(
+            typed,
+            root=setup.layout.root,
+            rows=self.rows,
+            cwd=self.cwd if self.cwd is not None else setup.layout.root,
+            options=ignore_options(setup.settings),
+        )
+
+    def api(self) -> ContextApi:
+        return context_api(self.store, self.agents)
+
+
+@contextmanager
+def read_scope(
+    setup: WorkspaceSetup, *, command: str, agent: str | None, cwd: Path | None
+) -> Iterator[ReadScope]:
+    """Open the store for one read (no lock, nothing created) and choose the agent; the store
+    is closed when the block ends, so no read transaction outlives the call."""
+    with open_store_for_reading(setup) as store:
+        if not store.input_keys_trusted:
+            raise unadopted_store_error(setup.layout.store_path, command=command)
+        agents = load_agents(setup)
+        chosen = agents.choose(agent, setup.settings.default_agent)
+        yield ReadScope(
+            setup=setup, store=store, agents=agents, agent=chosen, rows=tree_rows(store), cwd=cwd
+        )
+
+
 def read_node(setup: WorkspaceSetup, request: ReadRequest, *, cwd: Path | None) -> NodeFrames:
     """The frames of one path for one agent; ``FrameNotFoundError`` when it has none."""
     if request.max_frames < 1:
         raise UsageError(f"max_frames must be at least 1, not {request.max_frames}")
-    with open_store_for_reading(setup) as store:
-        if not store.input_keys_trusted:
-            raise unadopted_store_error(setup.layout.store_path, command="get")
-        agents = load_agents(setup)
-        agent = agents.choose(request.agent, setup.settings.default_agent)
-        rows = tree_rows(store)
-        entry = resolve_typed_path(
-            request.path,
-            root=setup.layout.root,
-            rows=rows,
-            cwd=cwd if cwd is not None else setup.layout.root,
-            options=ignore_options(setup.settings),
-        )
+    with read_scope(setup, command="get", agent=request.agent, cwd=cwd) as scope:
+        agent, rows = scope.agent, scope.rows
+        entry = scope.resolve(request.path)
         on_disk = disk_states(setup.layout.root, rows, [entry.path]).get(entry.path)
         last = rows.last_scan()
-        api = context_api(store, agents)
+        api = scope.api()
         view = NodeView(
             max_frames=request.max_frames,
             ordering=request.ordering,
