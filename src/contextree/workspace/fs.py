@@ -11,13 +11,23 @@ from __future__ import annotations
 
 import functools
 import os
+import stat
 import struct
 from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
 from contextree.store.tree import SIG_BYTES, Sig, pack_sig, unpack_sig
 
-__all__ = ["REAL_FS", "SIG_BYTES", "FileSystem", "Sig", "sig_size_mtime", "smudged", "stat_sig"]
+__all__ = [
+    "REAL_FS",
+    "SIG_BYTES",
+    "FileSystem",
+    "Sig",
+    "regular_sig",
+    "sig_size_mtime",
+    "smudged",
+    "stat_sig",
+]
 
 _SIZE_MTIME = struct.Struct("<qq")  # the first two fields of a packed signature
 
@@ -25,6 +35,14 @@ _SIZE_MTIME = struct.Struct("<qq")  # the first two fields of a packed signature
 def stat_sig(st: os.stat_result) -> Sig:
     """A file's stat signature (the format is the store's: see ``store.tree.pack_sig``)."""
     return pack_sig(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+
+
+def regular_sig(st: os.stat_result) -> Sig:
+    """The signature of a file that must still be a regular file (``IsADirectoryError`` if it
+    is not: a directory, FIFO or device took its place while it was being read)."""
+    if not stat.S_ISREG(st.st_mode):
+        raise IsADirectoryError(0, "no longer a regular file")
+    return stat_sig(st)
 
 
 def sig_size_mtime(sig: Sig) -> tuple[int, int]:

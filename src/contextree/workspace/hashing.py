@@ -25,7 +25,15 @@ from types import TracebackType
 
 import blake3
 
-from contextree.workspace.fs import REAL_FS, FileSystem, Sig, sig_size_mtime, smudged, stat_sig
+from contextree.workspace.fs import (
+    REAL_FS,
+    FileSystem,
+    Sig,
+    regular_sig,
+    sig_size_mtime,
+    smudged,
+    stat_sig,
+)
 from contextree.workspace.hash_pool import Derive, HashPool, Item, Outcome, Read, load_derive
 from contextree.workspace.marked_blocks import is_marked_name
 from contextree.workspace.marked_hash import hash_marked
@@ -85,10 +93,7 @@ def _read_once(
     fd = ops.open_fd(path)
     try:
         if before is None:
-            st = ops.fstat(fd)
-            if not stat.S_ISREG(st.st_mode):
-                raise IsADirectoryError(0, "no longer a regular file")
-            before = stat_sig(st)
+            before = regular_sig(ops.fstat(fd))
         size = sig_size_mtime(before)[0]
         hasher = blake3.blake3()
         total = 0
@@ -109,9 +114,7 @@ def _read_once(
         after = ops.fstat(fd)
     finally:
         ops.close(fd)
-    if not stat.S_ISREG(after.st_mode):
-        raise IsADirectoryError(0, "no longer a regular file")
-    now = stat_sig(after)
+    now = regular_sig(after)
     return hasher.digest(), now, now == before and total == size
 
 

@@ -11,11 +11,9 @@ the marked names only; what a block is, is ``marked_blocks``'s.
 
 from __future__ import annotations
 
-import stat
-
 import blake3
 
-from contextree.workspace.fs import FileSystem, Sig, sig_size_mtime, smudged, stat_sig
+from contextree.workspace.fs import FileSystem, Sig, regular_sig, sig_size_mtime, smudged
 from contextree.workspace.marked_blocks import MARKED_FILE_CAP, strip_blocks
 
 #: (content hash, signature, error, unstable), as ``hash_pool.Read``.
@@ -29,10 +27,7 @@ def _read_whole(fs: FileSystem, path: bytes, before: Sig | None) -> tuple[bytes,
     fd = ops.open_fd(path)
     try:
         if before is None:
-            st = ops.fstat(fd)
-            if not stat.S_ISREG(st.st_mode):
-                raise IsADirectoryError(0, "no longer a regular file")
-            before = stat_sig(st)
+            before = regular_sig(ops.fstat(fd))
         size = sig_size_mtime(before)[0]
         parts: list[bytes] = []
         total = 0
@@ -45,9 +40,7 @@ def _read_whole(fs: FileSystem, path: bytes, before: Sig | None) -> tuple[bytes,
         after = ops.fstat(fd)
     finally:
         ops.close(fd)
-    if not stat.S_ISREG(after.st_mode):
-        raise IsADirectoryError(0, "no longer a regular file")
-    now = stat_sig(after)
+    now = regular_sig(after)
     return b"".join(parts), now, now == before and total == size
 
 
